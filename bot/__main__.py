@@ -1,0 +1,105 @@
+"""The composition root: reads settings, builds the engine, and runs a command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from bot import __version__
+from bot.catalog.loader import default_content_dir, load_catalog
+from bot.cli.chat import ask, chat
+from bot.cli.replay import replay
+from bot.cli.runtime import catalog_or_exit, running_engine
+from bot.core.clock import Clock, FixedClock, SystemClock
+from bot.core.errors import ContentError
+from bot.settings import Settings
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date in YYYY-MM-DD form: {text!r}") from exc
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="qianzhu", description="签注助手：居住证签注到期、过期怎么办")
+    top.add_argument("--version", action="version", version=f"qianzhu {__version__}")
+    sub = top.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("chat", help="chat in the terminal (reads stdin line by line)")
+    p.add_argument("--db", help="SQLite file (default: $QIANZHU_DB or ~/.local/share/qianzhu/qianzhu.db)")
+    p.add_argument("--user", default="local", help="conversation id (default: local)")
+    p.add_argument("--today", type=_day, help="pretend today is YYYY-MM-DD (Asia/Shanghai)")
+
+    p = sub.add_parser("ask", help="print one answer and exit")
+    p.add_argument("text")
+    p.add_argument("--db", help="keep the conversation in this SQLite file (default: nothing is stored)")
+    p.add_argument("--user", default="local")
+    p.add_argument("--today", type=_day)
+
+    p = sub.add_parser("content", help="content tools")
+    content = p.add_subparsers(dest="content_command", required=True)
+    check = content.add_parser("check", help="validate content/*.yaml")
+    check.add_argument("dir", nargs="?", type=Path, help="content folder (default: the bundled one)")
+
+    p = sub.add_parser("replay", help="replay a JSON-lines transcript; one JSON line out per line in")
+    p.add_argument("file", nargs="?", type=Path, help="transcript file (default: stdin)")
+    p.add_argument("--today", type=_day, required=True, help="the date to compute with, YYYY-MM-DD")
+    p.add_argument("--db", help="SQLite file (default: in memory, nothing kept)")
+    return top
+
+
+def _clock(today: date | None) -> Clock:
+    return FixedClock.on(today) if today else SystemClock()
+
+
+def content_check(directory: Path | None) -> int:
+    target = directory or default_content_dir()
+    try:
+        catalog = load_catalog(target)
+    except ContentError as exc:
+        print(f"content error: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"content OK: {target} ({len(catalog.faq)} FAQ entries, {len(catalog.intents.intents)} intents, "
+        f"{len(catalog.rules.cities)} city rules, {len(catalog.places.to_places())} places)"
+    )
+    return 0
+
+
+async def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "content":
+        return content_check(args.dir)
+    catalog = catalog_or_exit(settings.content_dir)
+    clock = _clock(args.today)
+    if args.command == "chat":
+        async with running_engine(catalog, args.db or settings.db, clock, settings.key_salt) as engine:
+            return await chat(engine, args.user, sys.stdin, sys.stdout)
+    if args.command == "ask":
+        async with running_engine(catalog, args.db or "memory:", clock, settings.key_salt) as engine:
+            return await ask(engine, args.user, args.text)
+    async with running_engine(catalog, args.db or "memory:", clock, settings.key_salt) as engine:
+        if args.file is None:
+            return await replay(engine, sys.stdin, sys.stdout)
+        with args.file.open(encoding="utf-8") as lines:
+            return await replay(engine, lines, sys.stdout)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = Settings.from_env()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return asyncio.run(run(args, settings))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

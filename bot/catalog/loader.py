@@ -1,0 +1,141 @@
+"""Loads and cross-checks every content file once, at start-up."""
+
+from __future__ import annotations
+
+import os
+import string
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from bot.catalog.catalog import PROMPT_FIELDS, Catalog
+from bot.catalog.models import (
+    CasesFile,
+    FaqFile,
+    IntentsFile,
+    PromptsFile,
+    RulesFile,
+    SourcesFile,
+)
+from bot.catalog.places import PlacesFile
+from bot.core.errors import ContentError
+
+M = TypeVar("M", bound=BaseModel)
+
+CASE_FIELDS = frozenset(
+    {"city", "expiry", "deadline", "days_left", "grace_days", "cancel_date", "window_start", "days_over", "grace_phrase"}
+)
+
+
+def default_content_dir() -> Path:
+    """QIANZHU_CONTENT, else the copy inside the installed wheel, else the checkout's content/."""
+    override = os.environ.get("QIANZHU_CONTENT")
+    if override:
+        return Path(override)
+    here = Path(__file__).resolve().parent.parent
+    bundled = here / "_content"
+    return bundled if bundled.is_dir() else here.parent / "content"
+
+
+def _read(directory: Path, name: str, model: type[M]) -> M:
+    path = directory / name
+    try:
+        data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ContentError(f"{path}: file is missing") from exc
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ContentError(f"{path}: cannot be read as UTF-8 YAML: {exc}") from exc
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise ContentError(f"{path}: field {field}: {first['msg']}{more}") from exc
+
+
+def _placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+
+
+def _check_template(file: str, field: str, template: str, allowed: frozenset[str]) -> None:
+    try:
+        unknown = _placeholders(template) - allowed
+    except ValueError as exc:
+        raise ContentError(f"{file}: field {field}: bad placeholder syntax: {exc}") from exc
+    if unknown:
+        raise ContentError(f"{file}: field {field}: unknown placeholder(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+
+
+def _check_source(file: str, field: str, source: str, sources: SourcesFile) -> None:
+    if source not in sources.sources:
+        raise ContentError(f"{file}: field {field}: unknown source {source!r} (define it in sources.yaml)")
+
+
+def _cross_check(d: Path, sources: SourcesFile, intents: IntentsFile, faq: FaqFile, rules: RulesFile,
+                 cases: CasesFile, prompts: PromptsFile, places: PlacesFile) -> None:
+    ids = [i.id for i in intents.intents] + [f"faq.{e.id}" for e in faq.faq]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise ContentError(f"{d / 'faq.yaml'}: duplicate intent ids {duplicates}")
+    variants = {v: c for c, vs in intents.synonyms.items() for v in vs}
+    keyword_owners = [(f"intents.yaml: intents.{i.id}", i.keywords) for i in intents.intents]
+    keyword_owners += [(f"faq.yaml: faq.{e.id}", e.keywords) for e in faq.faq]
+    for where, keywords in keyword_owners:
+        for keyword in keywords:
+            if keyword in variants:
+                raise ContentError(f"{d}/{where}.keywords.{keyword}: is a synonym of {variants[keyword]!r}; use that")
+    for e in faq.faq:
+        _check_source(str(d / "faq.yaml"), f"faq.{e.id}.source", e.source, sources)
+    rule_items = [("national", rules.national)] + [(f"provinces.{k}", v) for k, v in rules.provinces.items()]
+    rule_items += [(f"cities.{k}", v) for k, v in rules.cities.items()]
+    for where, rule in rule_items:
+        for fact_name in ("grace_days", "cancel_after", "window_before"):
+            fact = getattr(rule, fact_name, None)
+            if fact is not None:
+                _check_source(str(d / "rules.yaml"), f"{where}.{fact_name}.source", fact.source, sources)
+        for n, channel in enumerate(rule.channels or []):
+            _check_source(str(d / "rules.yaml"), f"{where}.channels.{n}.source", channel.source, sources)
+        if rule.rule_source is not None:
+            _check_source(str(d / "rules.yaml"), f"{where}.rule_source", rule.rule_source, sources)
+    known_cities = {p.name for p in places.to_places()}
+    for city in rules.cities:
+        if city not in known_cities:
+            raise ContentError(f"{d / 'rules.yaml'}: field cities.{city}: not a city in places.yaml")
+    for province in rules.provinces:
+        if province not in places.provinces():
+            raise ContentError(f"{d / 'rules.yaml'}: field provinces.{province}: not a province in places.yaml")
+    for case_id, case in cases.cases.items():
+        _check_source(str(d / "cases.yaml"), f"cases.{case_id}.processing.source", case.processing.source, sources)
+        for field in ("summary", "deadline_line", "no_deadline_line"):
+            text = getattr(case, field)
+            if text is not None:
+                _check_template(str(d / "cases.yaml"), f"cases.{case_id}.{field}", text, CASE_FIELDS)
+        for n, line in enumerate(case.todo):
+            _check_template(str(d / "cases.yaml"), f"cases.{case_id}.todo.{n}", line, CASE_FIELDS)
+    for key, allowed in PROMPT_FIELDS.items():
+        if key not in prompts.prompts:
+            raise ContentError(f"{d / 'prompts.yaml'}: field prompts.{key}: missing")
+        _check_template(str(d / "prompts.yaml"), f"prompts.{key}", prompts.prompts[key], allowed)
+    extra = sorted(set(prompts.prompts) - set(PROMPT_FIELDS))
+    if extra:
+        raise ContentError(f"{d / 'prompts.yaml'}: field prompts.{extra[0]}: unknown prompt")
+
+
+def load_catalog(directory: Path | None = None) -> Catalog:
+    """Reads content/*.yaml; raises ContentError naming the file and the field on the first problem."""
+    d = directory or default_content_dir()
+    if not d.is_dir():
+        raise ContentError(f"{d}: content folder not found")
+    sources = _read(d, "sources.yaml", SourcesFile)
+    intents = _read(d, "intents.yaml", IntentsFile)
+    faq = _read(d, "faq.yaml", FaqFile)
+    rules = _read(d, "rules.yaml", RulesFile)
+    cases = _read(d, "cases.yaml", CasesFile)
+    prompts = _read(d, "prompts.yaml", PromptsFile)
+    places = _read(d, "places.yaml", PlacesFile)
+    _cross_check(d, sources, intents, faq, rules, cases, prompts, places)
+    return Catalog(sources=sources.sources, intents=intents, faq=faq.faq, rules=rules, cases=cases.cases,
+                   prompts=prompts, places=places)

@@ -1,0 +1,121 @@
+"""Typed models of the content files; unknown keys are rejected."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Confidence = Literal["high", "medium", "medium-low", "low", "unverified"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(Strict):
+    title: str
+    url: str | None = None
+    confidence: Confidence
+    note: str | None = None
+
+
+class SourcesFile(Strict):
+    sources: dict[str, Source]
+
+
+class IntentSpec(Strict):
+    id: str
+    description: str
+    keywords: dict[str, float] = Field(min_length=1)
+    priority: int = 0
+
+
+class IntentsFile(Strict):
+    threshold: float = Field(gt=0)
+    synonyms: dict[str, list[str]]
+    intents: list[IntentSpec]
+
+
+class FaqEntry(Strict):
+    id: str
+    question: str
+    keywords: dict[str, float] = Field(min_length=1)
+    answer: str
+    source: str
+    topic: str
+
+
+class FaqFile(Strict):
+    faq: list[FaqEntry] = Field(min_length=1)
+
+
+class Fact(Strict):
+    """One figure of a rule, with where it came from."""
+
+    value: int = Field(ge=0)
+    unit: Literal["days", "months"] = "days"
+    source: str
+    note: str | None = None
+
+
+class Channel(Strict):
+    name: str
+    how: str
+    source: str
+
+
+class Rule(Strict):
+    """The part of a rule that a province or city may set; unset fields inherit."""
+
+    grace_days: Fact | None = None
+    cancel_after: Fact | None = None
+    window_before: Fact | None = None
+    permit: str | None = None
+    office: str | None = None
+    channels: list[Channel] | None = None
+    rule_source: str | None = None
+    notes: list[str] | None = None
+
+
+class NationalRule(Strict):
+    grace_days: Fact
+    window_before: Fact
+    permit: str
+    office: str
+    channels: list[Channel]
+    rule_source: str
+    notes: list[str] = []
+
+
+class RulesFile(Strict):
+    national: NationalRule
+    provinces: dict[str, Rule]
+    cities: dict[str, Rule]
+
+
+class Processing(Strict):
+    min_workdays: int = Field(ge=0)
+    max_workdays: int = Field(ge=0)
+    source: str
+    wait_months_first: int = 0
+
+
+class CaseText(Strict):
+    title: str
+    summary: str
+    deadline_line: str
+    no_deadline_line: str | None = None
+    todo: list[str] = Field(min_length=1)
+    materials: list[str] = Field(min_length=1)
+    processing: Processing
+
+
+class CasesFile(Strict):
+    cases: dict[Literal["not_expired", "within_grace", "late_endorse", "reapply"], CaseText]
+
+
+class PromptsFile(Strict):
+    prompts: dict[str, str]
+    choices: dict[str, list[str]]
+    commands: dict[str, list[str]]

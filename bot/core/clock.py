@@ -1,0 +1,47 @@
+"""Clocks: today's date in Asia/Shanghai, injectable for tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """An aware datetime."""
+        ...
+
+    def today(self) -> date:
+        """Today's date in Asia/Shanghai."""
+        ...
+
+
+class SystemClock:
+    """The real clock."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def today(self) -> date:
+        return datetime.now(SHANGHAI).date()
+
+
+@dataclass
+class FixedClock:
+    """A clock that stands still until a test moves it."""
+
+    current: datetime
+
+    @classmethod
+    def on(cls, day: date, hour: int = 12) -> FixedClock:
+        return cls(datetime(day.year, day.month, day.day, hour, tzinfo=SHANGHAI))
+
+    def now(self) -> datetime:
+        return self.current
+
+    def today(self) -> date:
+        return self.current.astimezone(SHANGHAI).date()

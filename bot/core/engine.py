@@ -1,0 +1,55 @@
+"""The engine: one async entry point that every channel calls."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.catalog.catalog import Catalog
+from bot.core.clock import Clock
+from bot.core.dialog import Dialog, Turn
+from bot.core.keys import conversation_key
+from bot.core.messages import Message, Reply
+from bot.core.session import Session
+from bot.core.understanding import Understanding
+from bot.store.base import Store
+
+log = logging.getLogger(__name__)
+
+
+class Engine:
+    """Loads a user's session, runs the dialog, saves the session; one user's turns never overlap."""
+
+    def __init__(
+        self, catalog: Catalog, store: Store, clock: Clock, key_salt: str = "", dialog: Dialog | None = None
+    ) -> None:
+        self.catalog = catalog
+        self.store = store
+        self.clock = clock
+        self.dialog = dialog or Dialog(catalog, Understanding(catalog))
+        self._salt = key_salt
+
+    def with_store(self, store: Store, clock: Clock) -> Engine:
+        """Another engine on the same (expensive to build) understanding, with its own store and clock."""
+        return Engine(self.catalog, store, clock, self._salt, self.dialog)
+
+    async def handle(self, message: Message) -> list[Reply]:
+        return (await self.handle_turn(message)).replies
+
+    async def handle_turn(self, message: Message) -> Turn:
+        """Like `handle`, with the intent and state that the replay tool reports."""
+        key = conversation_key(message.channel, message.user_id, self._salt)
+        try:
+            async with self.store.lock(key):
+                session = Session.from_json(await self.store.load(key))
+                turn = self.dialog.respond(session, message.text, self.clock.today())
+                await self.store.save(key, turn.session.to_json())
+                return turn
+        except Exception:  # the one boundary: log, apologise, keep the stored state as it was
+            log.exception("turn failed for %s", key)
+            return Turn([Reply(self.catalog.prompt("apology"))], "error", Session())
+
+    async def forget(self, channel: str, user_id: str) -> None:
+        """Deletes everything stored about one user on one channel."""
+        key = conversation_key(channel, user_id, self._salt)
+        async with self.store.lock(key):
+            await self.store.delete(key)

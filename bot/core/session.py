@@ -1,0 +1,50 @@
+"""One user's conversation state, stored as a JSON document."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from datetime import date
+from typing import Any, Literal
+
+Pending = Literal["date", "city", "tense", "city_pick"]
+SCHEMA = 1
+
+
+@dataclass
+class Session:
+    expiry: date | None = None
+    month_only: bool = False
+    candidates: list[date] = field(default_factory=list)  # past and future readings awaiting the tense
+    city: str | None = None
+    city_known: bool = True  # False when the user named a place we could not recognise
+    province: str | None = None
+    city_candidates: list[str] = field(default_factory=list)
+    pending: Pending | None = None
+    tense: Literal["past", "future"] | None = None
+
+    @property
+    def started(self) -> bool:
+        return bool(self.expiry or self.city or self.pending or self.candidates or self.province)
+
+    def to_json(self) -> str:
+        data: dict[str, Any] = asdict(self)
+        data["expiry"] = self.expiry.isoformat() if self.expiry else None
+        data["candidates"] = [d.isoformat() for d in self.candidates]
+        data["v"] = SCHEMA
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, document: str | None) -> Session:
+        """A session from its document; anything unreadable starts a fresh session instead of failing."""
+        if not document:
+            return cls()
+        try:
+            data = json.loads(document)
+            known = {f.name for f in fields(cls)}
+            values = {k: v for k, v in data.items() if k in known}
+            values["expiry"] = date.fromisoformat(values["expiry"]) if values.get("expiry") else None
+            values["candidates"] = [date.fromisoformat(d) for d in values.get("candidates", [])]
+            return cls(**values)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return cls()

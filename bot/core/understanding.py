@@ -1,0 +1,50 @@
+"""Builds the understanding pipeline once and reads each message with it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from bot.catalog.catalog import Catalog
+from bot.core.matching import make_matcher
+from intents.cities import CityExtractor, CityFinding
+from intents.dates import DateFinding, Tense, detect_tense, extract_date
+from intents.matcher import IntentMatch
+from intents.normalize import is_meaningful, normalize
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What one message says, before any dialog decision."""
+
+    raw: str
+    text: str
+    meaningful: bool
+    truncated: bool
+    ranked: tuple[IntentMatch, ...]
+    intent: IntentMatch | None
+    date: DateFinding | None
+    city: CityFinding | None
+    tense: Tense
+
+
+class Understanding:
+    def __init__(self, catalog: Catalog) -> None:
+        self.cities = CityExtractor(catalog.places.to_places(), catalog.places.provinces())
+        self.matcher = make_matcher(catalog.intents, catalog.faq, self.cities.vocabulary())
+
+    def read(self, raw: str, today: date) -> Reading:
+        text = normalize(raw)
+        ranked = tuple(self.matcher.rank(text)) if text else ()
+        best = ranked[0] if ranked and ranked[0].score >= self.matcher.threshold else None
+        return Reading(
+            raw=raw,
+            text=text,
+            meaningful=is_meaningful(text),
+            truncated=len(raw.strip()) > len(text) + 50,
+            ranked=ranked,
+            intent=best,
+            date=extract_date(text, today) if text else None,
+            city=self.cities.extract(text) if text else None,
+            tense=detect_tense(text),
+        )

@@ -1,0 +1,35 @@
+"""Text normalisation: full-width to half-width, Traditional to Simplified, tidy whitespace."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import opencc
+
+MAX_CHARS = 500
+_SPACES = re.compile(r"\s+")
+_HAN = re.compile(r"[\u3400-\u9fff]")
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
+
+
+def normalize(text: str, limit: int = MAX_CHARS) -> str:
+    """NFKC (full-width digits and letters become ASCII), Simplified Chinese, lower case, single spaces.
+
+    Only the first `limit` characters are kept: nobody describes a 签注 in more than that.
+    """
+    text = unicodedata.normalize("NFKC", text[: limit * 2])
+    text = _SPACES.sub(" ", text).strip()[:limit]
+    if _HAN.search(text):
+        text = _t2s().convert(text)
+    return text.lower()
+
+
+def is_meaningful(text: str) -> bool:
+    """True when the text holds at least one letter, digit or Han character (not only emoji or punctuation)."""
+    return any(ch.isalnum() for ch in text)

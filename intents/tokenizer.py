@@ -1,0 +1,25 @@
+"""The jieba tokenizer, with the domain vocabulary added once at start-up."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+import jieba
+
+jieba.setLogLevel(logging.WARNING)
+
+
+class Tokenizer:
+    """A private jieba instance: the process-wide default dictionary is left alone."""
+
+    def __init__(self, vocabulary: Iterable[str] = ()) -> None:
+        self._jieba = jieba.Tokenizer()
+        self._jieba.initialize()
+        for word in sorted(set(vocabulary)):
+            if word.strip():
+                self._jieba.add_word(word, freq=None)
+                self._jieba.suggest_freq(word, tune=True)
+
+    def tokens(self, text: str) -> list[str]:
+        return [t for t in self._jieba.lcut(text) if t.strip()]

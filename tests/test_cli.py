@@ -1,0 +1,134 @@
+"""The command line, run as a real process: chat, ask, content check and replay."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTENT = ROOT / "content"
+
+
+def qianzhu(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin, capture_output=True, text=True, timeout=120, env=full_env, check=False,
+    )
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    return str(tmp_path / "chat.db")
+
+
+def test_chat_reads_piped_stdin_and_exits_zero_at_eof(db: str) -> None:
+    result = qianzhu("chat", "--db", db, "--today", "2026-11-26", stdin="我在上海\n10月20号过期了\n")
+    assert result.returncode == 0, result.stderr
+    assert "还在宽限期内" in result.stdout
+    assert "2026年12月19日" in result.stdout
+
+
+def test_chat_numbers_pick_quick_replies(db: str) -> None:
+    result = qianzhu("chat", "--db", db, "--today", "2026-11-26", stdin="签注过期了怎么办\n10月20日过期了\n2\n")
+    assert result.returncode == 0, result.stderr
+    assert "  2) 上海" in result.stdout
+    assert "【上海｜" in result.stdout
+
+
+def test_chat_conversation_survives_a_restart(db: str) -> None:
+    first = qianzhu("chat", "--db", db, "--today", "2026-11-26", stdin="我的居住证10月20号过期了\n")
+    assert "哪个城市" in first.stdout
+    second = qianzhu("chat", "--db", db, "--today", "2026-11-26", stdin="苏州\n")
+    assert "【苏州｜" in second.stdout, second.stdout
+
+
+def test_ask_prints_one_answer() -> None:
+    result = qianzhu("ask", "办签注要交钱吗", "--today", "2026-11-26")
+    assert result.returncode == 0
+    assert "不收费" in result.stdout or "不得收取费用" in result.stdout
+
+
+def test_content_check_passes_on_the_shipped_content() -> None:
+    result = qianzhu("content", "check")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("content OK")
+
+
+def test_content_check_names_file_and_field(tmp_path: Path) -> None:
+    broken = tmp_path / "content"
+    shutil.copytree(CONTENT, broken)
+    rules = broken / "rules.yaml"
+    rules.write_text(rules.read_text(encoding="utf-8").replace("grace_days: {value: 60", "grace_days: {valu: 60"), "utf-8")
+    result = qianzhu("content", "check", str(broken))
+    assert result.returncode == 1
+    assert "rules.yaml" in result.stderr
+    assert "cities.上海.grace_days" in result.stderr
+
+
+def test_a_content_error_stops_start_up_with_a_clear_message(tmp_path: Path) -> None:
+    broken = tmp_path / "content"
+    shutil.copytree(CONTENT, broken)
+    (broken / "prompts.yaml").write_text("prompts: [not, a, mapping]\n", encoding="utf-8")
+    result = qianzhu("ask", "你好", env={"QIANZHU_CONTENT": str(broken)})
+    assert result.returncode == 2
+    assert "prompts.yaml" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_corrupt_database_is_reported_and_left_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "bad.db"
+    garbage = b"this is not a database" * 20
+    path.write_bytes(garbage)
+    result = qianzhu("chat", "--db", str(path), stdin="你好\n")
+    assert result.returncode == 3
+    assert str(path) in result.stderr
+    assert "Traceback" not in result.stderr
+    assert path.read_bytes() == garbage
+
+
+def test_replay_writes_one_json_line_per_input_line(tmp_path: Path) -> None:
+    transcript = tmp_path / "t.jsonl"
+    lines = [
+        {"user": "a", "text": "我在上海，居住证10月20号过期了"},
+        {"user": "b", "text": "签注过期了怎么办"},
+        {"user": "b", "text": "北京"},
+        {"user": "b", "text": "上个月底过期的"},
+        {"user": "a", "text": "办签注收费吗"},
+    ]
+    transcript.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n", encoding="utf-8")
+    result = qianzhu("replay", str(transcript), "--today", "2026-11-26")
+    assert result.returncode == 0, result.stderr
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(out) == len(lines)
+    first = out[0]
+    assert set(first) == {"user", "text", "reply", "intent", "slots", "case", "grace_days", "deadline", "days_left"}
+    assert first["slots"] == {"expiry_date": "2026-10-20", "city": "上海"}
+    assert (first["case"], first["grace_days"], first["deadline"], first["days_left"]) == (
+        "within_grace", 60, "2026-12-19", 23,
+    )
+    assert out[3]["slots"] == {"expiry_date": "2026-10-31", "city": "北京"}
+    assert out[3]["case"] == "late_endorse"
+    assert out[4]["intent"] == "faq.fee"
+    assert out[4]["case"] == "within_grace"  # the user's state is still reported
+
+
+def test_replay_reads_stdin_and_reports_bad_lines_in_place() -> None:
+    stdin = '{"user": "a", "text": "你好"}\nnot json\n{"user": 1}\n'
+    result = qianzhu("replay", "--today", "2026-11-26", stdin=stdin)
+    assert result.returncode == 1
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["intent"] for o in out] == ["command.start", "error", "error"]
+    assert out[1]["error"].startswith("line 2:")
+
+
+def test_replay_requires_today() -> None:
+    result = qianzhu("replay")
+    assert result.returncode == 2
+    assert "--today" in result.stderr
