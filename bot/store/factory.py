@@ -1,0 +1,34 @@
+"""Picks and opens the state store named by a URL or a file path."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from bot.core.clock import Clock
+from bot.core.errors import StoreError
+from bot.store.base import Store
+from bot.store.memory import MemoryStore
+from bot.store.sqlite import SqliteStore
+
+DEFAULT_PATH = Path("data") / "qianzhu.db"
+MEMORY_URL = "memory:"
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):")  # two letters or more, so "C:\x.db" stays a path
+
+
+async def open_store(url_or_path: str | None, clock: Clock) -> Store:
+    """None → SQLite at `data/qianzhu.db`; a path → SQLite there; "memory:" → an in-process store."""
+    if url_or_path is None or not url_or_path.strip():
+        return await SqliteStore.open(DEFAULT_PATH, clock)
+    target = url_or_path.strip()
+    if target in (MEMORY_URL, "memory://"):
+        return MemoryStore(clock)
+    if target == ":memory:":
+        return await SqliteStore.open(target, clock)
+    scheme = _SCHEME.match(target)
+    if scheme:
+        raise StoreError(
+            f"the store {target!r} uses the {scheme.group(1)}: scheme, which is not supported yet; "
+            "use a file path (SQLite) or memory:"
+        )
+    return await SqliteStore.open(target, clock)

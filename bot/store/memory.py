@@ -1,0 +1,76 @@
+"""An in-process store for tests and ephemeral runs; everything is lost on exit."""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime, timedelta
+
+from bot.core.clock import Clock
+from bot.core.errors import StoreError
+from bot.store.base import SESSION_TTL
+from bot.store.locks import KeyedLocks
+
+SWEEP_INTERVAL = timedelta(hours=1)
+
+
+class MemoryStore:
+    """Keeps documents in a dict; each expires `ttl` after its last save."""
+
+    def __init__(self, clock: Clock, ttl: timedelta = SESSION_TTL) -> None:
+        if ttl <= timedelta(0):
+            raise ValueError(f"ttl must be positive, got {ttl}")
+        self._clock = clock
+        self._ttl = ttl
+        self._documents: dict[str, tuple[str, datetime]] = {}
+        self._locks = KeyedLocks()
+        self._last_sweep = clock.now()
+        self._closed = False
+
+    def __len__(self) -> int:
+        """How many documents are held, expired ones included until they are dropped."""
+        return len(self._documents)
+
+    async def load(self, key: str) -> str | None:
+        self._check_open()
+        entry = self._documents.get(key)
+        if entry is None:
+            return None
+        document, saved_at = entry
+        if self._expired(saved_at, self._clock.now()):
+            del self._documents[key]
+            return None
+        return document
+
+    async def save(self, key: str, document: str) -> None:
+        self._check_open()
+        now = self._clock.now()
+        if now - self._last_sweep >= SWEEP_INTERVAL:
+            self._sweep(now)
+        self._documents[key] = (document, now)
+
+    async def delete(self, key: str) -> None:
+        self._check_open()
+        self._documents.pop(key, None)
+
+    def lock(self, key: str) -> AbstractAsyncContextManager[None]:
+        return self._locks.lock(key)
+
+    async def ping(self) -> bool:
+        return not self._closed
+
+    async def close(self) -> None:
+        self._closed = True
+        self._documents.clear()
+
+    def _expired(self, saved_at: datetime, now: datetime) -> bool:
+        return now >= saved_at + self._ttl
+
+    def _sweep(self, now: datetime) -> None:
+        self._last_sweep = now
+        stale = [key for key, (_, saved_at) in self._documents.items() if self._expired(saved_at, now)]
+        for key in stale:
+            del self._documents[key]
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError("the memory store is closed")

@@ -1,0 +1,238 @@
+"""SqliteStore: schema, persistence, purging, corrupt and locked files."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.core.clock import FixedClock
+from bot.core.errors import StoreCorrupt, StoreError, StoreUnavailable
+from bot.store.sqlite import SCHEMA_VERSION, SqliteStore
+
+T0 = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(T0)
+
+
+@contextmanager
+def raw(path: Path) -> Iterator[sqlite3.Connection]:
+    """A plain sqlite3 connection in autocommit mode, as another process would have."""
+    with closing(sqlite3.connect(path, isolation_level=None, timeout=0)) as conn:
+        yield conn
+
+
+def stored_keys(path: Path) -> set[str]:
+    with raw(path) as conn:
+        return {row[0] for row in conn.execute("SELECT key FROM documents")}
+
+
+async def test_creates_schema_in_wal_mode_and_missing_folders(tmp_path: Path, clock: FixedClock) -> None:
+    path = tmp_path / "nested" / "deeper" / "state.db"
+    store = await SqliteStore.open(path, clock)
+    await store.close()
+    with raw(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        columns = [(r[1], r[2], r[3], r[5]) for r in conn.execute("PRAGMA table_info(documents)")]
+        assert columns == [("key", "TEXT", 0, 1), ("body", "TEXT", 1, 0), ("updated_at", "REAL", 1, 0)]
+        version = conn.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
+        assert version == (str(SCHEMA_VERSION),)
+
+
+async def test_connection_uses_synchronous_normal(tmp_path: Path, clock: FixedClock) -> None:
+    store = await SqliteStore.open(tmp_path / "state.db", clock)
+    try:
+        assert await store._run("PRAGMA synchronous") == [(1,)]  # 1 = NORMAL
+    finally:
+        await store.close()
+
+
+async def test_conversations_survive_a_restart(tmp_path: Path, clock: FixedClock) -> None:
+    path = tmp_path / "state.db"
+    store = await SqliteStore.open(path, clock)
+    await store.save("wechat:abc", '{"step": "ask_deadline", "城市": "广州"}')
+    await store.close()
+
+    clock.current = T0 + timedelta(days=3)
+    reopened = await SqliteStore.open(path, clock)
+    try:
+        assert await reopened.load("wechat:abc") == '{"step": "ask_deadline", "城市": "广州"}'
+    finally:
+        await reopened.close()
+
+
+async def test_expired_rows_are_purged_at_open(tmp_path: Path, clock: FixedClock) -> None:
+    path = tmp_path / "state.db"
+    store = await SqliteStore.open(path, clock)
+    await store.save("old", "{}")
+    clock.current = T0 + timedelta(days=10)
+    await store.save("recent", "{}")
+    await store.close()
+    assert stored_keys(path) == {"old", "recent"}
+
+    clock.current = T0 + timedelta(days=31)
+    reopened = await SqliteStore.open(path, clock)
+    await reopened.close()
+    assert stored_keys(path) == {"recent"}
+
+
+async def test_saves_purge_at_most_once_an_hour(tmp_path: Path, clock: FixedClock) -> None:
+    path = tmp_path / "state.db"
+    store = await SqliteStore.open(path, clock, ttl=timedelta(hours=2))  # purged at T0
+    try:
+        await store.save("a", "{}")
+        clock.current = T0 + timedelta(minutes=30)
+        await store.save("b", "{}")
+        clock.current = T0 + timedelta(hours=2)  # "a" expires; the last purge was 2 h ago
+        await store.save("c", "{}")
+        assert stored_keys(path) == {"b", "c"}
+
+        clock.current = T0 + timedelta(hours=2, minutes=40)  # "b" expires; last purge 40 min ago
+        await store.save("d", "{}")
+        assert stored_keys(path) == {"b", "c", "d"}
+        assert await store.load("b") is None  # expired rows are invisible before they are purged
+
+        clock.current = T0 + timedelta(hours=3, minutes=1)
+        await store.save("e", "{}")
+        assert stored_keys(path) == {"c", "d", "e"}
+    finally:
+        await store.close()
+
+
+async def test_purge_reports_how_many_rows_went(tmp_path: Path, clock: FixedClock) -> None:
+    store = await SqliteStore.open(tmp_path / "state.db", clock)
+    try:
+        for i in range(3):
+            await store.save(f"k{i}", "{}")
+        clock.current = T0 + timedelta(days=31)
+        assert await store.purge() == 3
+        assert await store.purge() == 0
+    finally:
+        await store.close()
+
+
+def files_in(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def assert_refused_untouched(exc: pytest.ExceptionInfo[StoreError], path: Path) -> None:
+    message = str(exc.value)
+    assert str(path) in message
+    assert "left untouched" in message
+    assert "Move it aside" in message
+
+
+async def test_garbage_file_is_refused_and_left_byte_for_byte(tmp_path: Path, clock: FixedClock) -> None:
+    path = tmp_path / "state.db"
+    garbage = bytes(range(7, 107))
+    path.write_bytes(garbage)
+    with pytest.raises(StoreCorrupt) as exc:
+        await SqliteStore.open(path, clock)
+    assert_refused_untouched(exc, path)
+    assert isinstance(exc.value.__cause__, sqlite3.DatabaseError)
+    assert path.read_bytes() == garbage
+    assert files_in(tmp_path) == ["state.db"]  # no -wal or -shm left behind either
+
+
+async def test_truncated_database_is_refused_and_left_byte_for_byte(
+    tmp_path: Path, clock: FixedClock
+) -> None:
+    path = tmp_path / "state.db"
+    store = await SqliteStore.open(path, clock)
+    for i in range(500):
+        await store.save(f"k{i}", f'{{"n": {i}, "pad": "{"签" * 200}"}}')
+    await store.close()
+    truncated = path.read_bytes()[: path.stat().st_size // 2]
+    path.write_bytes(truncated)
+
+    with pytest.raises(StoreCorrupt) as exc:
+        await SqliteStore.open(path, clock)
+    assert_refused_untouched(exc, path)
+    assert path.read_bytes() == truncated
+
+
+async def test_another_programs_database_is_refused_and_left_alone(tmp_path: Path, clock: FixedClock) -> None:
+    path = tmp_path / "notes.db"
+    with raw(path) as conn:
+        conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)")
+        conn.execute("INSERT INTO notes (text) VALUES ('keep me')")
+    before = path.read_bytes()
+    with pytest.raises(StoreCorrupt) as exc:
+        await SqliteStore.open(path, clock)
+    assert_refused_untouched(exc, path)
+    assert path.read_bytes() == before
+
+
+async def test_newer_schema_version_is_refused(tmp_path: Path, clock: FixedClock) -> None:
+    path = tmp_path / "state.db"
+    await (await SqliteStore.open(path, clock)).close()
+    with raw(path) as conn:
+        conn.execute("UPDATE meta SET value = '99' WHERE name = 'schema_version'")
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="schema version 99") as exc:
+        await SqliteStore.open(path, clock)
+    assert not isinstance(exc.value, StoreCorrupt)
+    assert path.read_bytes() == before
+
+
+async def test_empty_file_becomes_a_store(tmp_path: Path, clock: FixedClock) -> None:
+    path = tmp_path / "state.db"
+    path.touch()
+    store = await SqliteStore.open(path, clock)
+    try:
+        await store.save("k", "{}")
+        assert await store.load("k") == "{}"
+    finally:
+        await store.close()
+
+
+async def test_locked_database_gives_store_unavailable_then_recovers(
+    tmp_path: Path, clock: FixedClock
+) -> None:
+    path = tmp_path / "state.db"
+    store = await SqliteStore.open(path, clock, busy_timeout=0.2)
+    try:
+        await store.save("k", '{"n": 1}')
+        with raw(path) as other:
+            other.execute("BEGIN EXCLUSIVE")
+            started = time.monotonic()
+            with pytest.raises(StoreUnavailable, match="locked") as exc:
+                await store.save("k", '{"n": 2}')
+            assert time.monotonic() - started >= 0.15
+            assert isinstance(exc.value.__cause__, sqlite3.OperationalError)
+            with pytest.raises(StoreUnavailable):
+                await store.delete("k")
+            assert await store.load("k") == '{"n": 1}'  # WAL readers are not blocked
+            other.execute("ROLLBACK")
+
+        assert await store.load("k") == '{"n": 1}'  # nothing half-written
+        await store.save("k", '{"n": 3}')
+        assert await store.load("k") == '{"n": 3}'
+        assert await store.ping()
+    finally:
+        await store.close()
+
+
+async def test_unopenable_path_raises_store_error_not_sqlite3(tmp_path: Path, clock: FixedClock) -> None:
+    with pytest.raises(StoreError) as exc:
+        await SqliteStore.open(tmp_path, clock)  # a directory
+    assert isinstance(exc.value.__cause__, sqlite3.Error)
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    with pytest.raises(StoreError, match="cannot create the folder"):
+        await SqliteStore.open(blocker / "state.db", clock)
+
+
+async def test_ttl_must_be_positive(tmp_path: Path, clock: FixedClock) -> None:
+    with pytest.raises(ValueError, match="ttl"):
+        await SqliteStore.open(tmp_path / "state.db", clock, ttl=timedelta(0))
+    assert not (tmp_path / "state.db").exists()
