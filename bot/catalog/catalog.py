@@ -47,6 +47,7 @@ PROMPT_FIELDS: dict[str, frozenset[str]] = {
         "long_input": (),
         "thanks": (),
         "unsure": (),
+        "not_chinese": (),
     }.items()
 }
 

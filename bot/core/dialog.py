@@ -18,6 +18,8 @@ from intents.dates import DateFinding
 _NOT_YET = re.compile(r"(没|未|不)(有)?(过期|到期|到|失效)")
 _PLACE_SUFFIX = re.compile(r"(市|地区|盟|自治州|区|县)$")
 _HAN_ONLY = re.compile(r"^[\u3400-\u9fff]{2,10}$")
+_HAN = re.compile(r"[\u3400-\u9fff]")
+_LATIN = re.compile(r"[a-z]{2,}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,8 @@ class Dialog:
             return self._unsure(session)
 
         notes = [self.p("long_input")] if reading.truncated else []
+        if _LATIN.search(reading.text) and not _HAN.search(reading.text):
+            notes.append(self.p("not_chinese"))
         s = replace(session)
         filled = self._fill_tense_answer(s, reading)
         filled = self._fill_city_pick(s, reading) or filled
@@ -176,7 +180,9 @@ class Dialog:
         if s.city is None:
             s.pending = "city"
             if s.province:
-                options = self.catalog.places.provinces().get(s.province, [])[:6]
+                cities = self.catalog.places.provinces().get(s.province, [])
+                ruled = [c for c in cities if c in self.catalog.rules.cities]
+                options = [*ruled, *(c for c in cities if c not in ruled)][:6]
                 return Reply(self.p("ask_city_in_province", province=s.province), tuple(options))
             return Reply(self.p("ask_city"), tuple(choices["cities"]))
         return None

@@ -1,0 +1,137 @@
+"""The engine on real stores: persistence, expiry, one user at a time, and failures that lose nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.core.clock import FixedClock
+from bot.core.engine import Engine
+from bot.core.keys import conversation_key
+from bot.core.messages import Message
+from bot.core.session import Session
+from bot.store.memory import MemoryStore
+from bot.store.sqlite import SqliteStore
+
+
+def say(text: str, user: str = "u1") -> Message:
+    return Message("test", user, text)
+
+
+async def test_state_survives_closing_and_reopening_sqlite(
+    shared_engine_parts: Engine, clock: FixedClock, tmp_path: Path
+) -> None:
+    path = tmp_path / "state.db"
+    store = await SqliteStore.open(path, clock)
+    await shared_engine_parts.with_store(store, clock).handle(say("我的签注10月20号过期了"))
+    await store.close()
+
+    store = await SqliteStore.open(path, clock)
+    replies = await shared_engine_parts.with_store(store, clock).handle(say("上海"))
+    await store.close()
+    assert "【上海｜已过期，但还在宽限期内】" in replies[0].text
+
+
+async def test_a_session_expires_after_thirty_days_unused(engine: Engine, clock: FixedClock) -> None:
+    await engine.handle(say("我在上海"))
+    clock.current += timedelta(days=29)
+    assert "哪天到期" in (await engine.handle(say("你好")))[-1].text  # still remembers the city
+    clock.current += timedelta(days=30, seconds=1)
+    await engine.handle(say("10月20号过期了"))
+    turn = await engine.handle_turn(say("1"))
+    assert turn.session.city is None
+
+
+async def test_users_do_not_see_each_other(engine: Engine) -> None:
+    await engine.handle(say("我在上海", user="alice"))
+    turn = await engine.handle_turn(say("10月20号过期了", user="bob"))
+    assert turn.session.city is None
+
+
+async def test_concurrent_messages_of_one_user_are_serialised(engine: Engine) -> None:
+    await asyncio.gather(engine.handle(say("我在上海")), engine.handle(say("10月20号过期了")))
+    turn = await engine.handle_turn(say("办签注收费吗"))
+    assert (turn.session.city, str(turn.session.expiry)) == ("上海", "2026-10-20")
+
+
+async def test_a_locked_database_gives_an_apology_and_loses_nothing(
+    shared_engine_parts: Engine, clock: FixedClock, tmp_path: Path
+) -> None:
+    path = tmp_path / "state.db"
+    store = await SqliteStore.open(path, clock, busy_timeout=0.2)
+    engine = shared_engine_parts.with_store(store, clock)
+    await engine.handle(say("我在上海"))
+
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        replies = await engine.handle(say("10月20号过期了"))
+        assert "刚才的信息没有丢" in replies[0].text
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+
+    turn = await engine.handle_turn(say("10月20号过期了"))
+    await store.close()
+    assert turn.verdict is not None
+    assert turn.session.city == "上海"
+
+
+async def test_an_unreadable_stored_session_starts_fresh(engine: Engine) -> None:
+    await engine.store.save(conversation_key("test", "u1"), "{not json")
+    replies = await engine.handle(say("我在上海"))
+    assert "哪天到期" in replies[-1].text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        " ",
+        "😀🎉👍",
+        "。。。！！！",
+        "签" * 10_000,
+        "啊" * 10_000 + "我在上海",  # past the 500 characters that are read
+        "<b>hi</b><script>alert(1)</script>",
+        "What should I do if my residence permit expired?",
+        "2月30日",
+        "1899年",
+        "\x00\x01\x02",
+        "\u202e\u200b",
+        "DROP TABLE documents; --",
+    ],
+)
+async def test_bad_input_gets_a_reply_and_keeps_state(engine: Engine, text: str) -> None:
+    await engine.handle(say("我在北京"))
+    replies = await engine.handle(say(text))
+    assert replies
+    assert all(reply.text.strip() for reply in replies)
+    assert "出了点问题" not in replies[0].text
+    turn = await engine.handle_turn(say("你好"))
+    assert turn.session.city == "北京"
+
+
+async def test_forget_deletes_the_conversation(engine: Engine) -> None:
+    await engine.handle(say("我在上海"))
+    await engine.forget("test", "u1")
+    assert await engine.store.load(conversation_key("test", "u1")) is None
+
+
+async def test_stored_documents_hold_no_raw_user_id(engine: Engine) -> None:
+    await engine.handle(say("我在上海", user="wx-openid-12345"))
+    key = conversation_key("test", "wx-openid-12345")
+    assert "wx-openid-12345" not in key
+    assert await engine.store.load(key) is not None
+
+
+def test_session_round_trips_through_json() -> None:
+    session = Session(city="上海", pending="date")
+    assert Session.from_json(session.to_json()) == session
+
+
+async def test_memory_store_engine_fixture_is_isolated(engine: Engine) -> None:
+    assert isinstance(engine.store, MemoryStore)
