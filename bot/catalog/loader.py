@@ -23,6 +23,7 @@ from bot.catalog.places import PlacesFile
 from bot.core.errors import ContentError
 
 M = TypeVar("M", bound=BaseModel)
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader when libyaml is there: 5x faster
 
 CASE_FIELDS = frozenset(
     {"city", "expiry", "deadline", "days_left", "grace_days", "cancel_date", "window_start", "days_over", "grace_phrase"}
@@ -42,7 +43,7 @@ def default_content_dir() -> Path:
 def _read(directory: Path, name: str, model: type[M]) -> M:
     path = directory / name
     try:
-        data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data: Any = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: S506 - a safe loader
     except FileNotFoundError as exc:
         raise ContentError(f"{path}: file is missing") from exc
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:

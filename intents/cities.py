@@ -1,0 +1,194 @@
+"""The city extractor: which prefecture-level city does the user live in, according to one message."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    name: str  # canonical short name: 上海, 东莞, 恩施 (never with 市)
+    full_name: str
+    province: str  # short province name
+    aliases: tuple[str, ...] = ()
+    districts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CityFinding:
+    city: str | None  # canonical short name when exactly one city is meant
+    province: str | None  # its province; when only a province was named, city is None and this is set
+    matched: str  # the text span that matched
+    candidates: tuple[str, ...] = ()  # >1 canonical names when the mention is ambiguous
+
+
+# Short names too common as ordinary words to count on their own; their full names still match.
+COMMON_WORDS = frozenset({
+    "东方", "阿里", "新星", "白杨", "光明", "和平", "河东", "河西", "新城", "芙蓉", "高明", "中原",
+    "二七", "上街", "江岸", "市南", "市北", "长安", "滨海", "青山", "白云", "南岸", "长寿", "鼓楼",
+    "湖里", "桥头", "沙田", "东区", "西区", "南区", "三角", "港口", "古镇", "民众", "南头",
+})  # fmt: skip
+_SINGLE_BEFORE = "在来到回驻留"  # 在沪, 来穗, 回京
+_SINGLE_AFTER = "上漂"  # 沪上, 京漂
+_JOINERS = frozenset("省市的 ·")  # may stand between the parts of one place: 广东省的东莞
+_STREET = re.compile(r"[东西南北中]?(?:路|街|大道|大街|巷|道(?![路理歉]))")
+_NOT_PLACES = re.compile(
+    r"长沙发(?!布)|三明治|哈密瓜|普洱茶|和田玉|北京时间|兰州拉面|中山大学|中山公园|中山装|中山陵"
+    r"|京东|京剧|津贴|大同小异|长治久安"
+)
+_CLAUSE = re.compile(r"[，。,.!！?？；;：:\n]")
+_CUES = re.compile(
+    r"(?P<away>(?:老家|家乡|户口|户籍|籍贯|原籍|出生|来自|以前|之前|原来|曾经|过去|从前)[^，。,.!！?？；;、\s]{0,4}"
+    r"|不在|不是|没在|并非)"
+    r"|(?P<live>在|住|来|到|驻|留|搬|工作|上班|定居|现居)"
+)
+_AWAY_AFTER = re.compile(r"的?(?:户口|户籍|老家)|籍|人(?![社民才口力员事大保])")
+_ETHNIC = re.compile(r"(?:土家|苗|回|彝|藏|羌|壮|傣|白|侗|布依|蒙古|朝鲜|哈尼|黎|满|畲|瑶)族")
+_SUFFIXES = ("街道", "新区", "林区", "自治县", "区", "县", "市", "镇")
+_AWAY, _NEUTRAL, _LIVE = -1, 0, 1
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    cities: tuple[str, ...]  # empty when the surface names a province only
+    province: str | None
+    single: bool = False  # a one-character alias, counted only in clear patterns
+    district: bool = False  # names a district or town of the city, not the city itself
+
+
+@dataclass(frozen=True, slots=True)
+class _Mention:
+    target: _Target
+    start: int
+    end: int
+
+
+def _district_short(full: str) -> str:
+    """浦东新区 -> 浦东, 管城回族区 -> 管城, 虎门镇 -> 虎门; names of two characters stay whole (忠县)."""
+    for suffix in _SUFFIXES:
+        if full.endswith(suffix) and len(full) > len(suffix) + 1:
+            return _ETHNIC.sub("", full.removesuffix(suffix))
+    return full
+
+
+class CityExtractor:
+    """Finds the city (or province) a message says the user lives in, with one precompiled regex."""
+
+    def __init__(self, places: Sequence[Place], provinces: Mapping[str, Sequence[str]] | None = None) -> None:
+        self._province_of = {p.name: p.province for p in places}
+        rank = {p.name: i for i, p in enumerate(places)}
+        strong: dict[str, set[str]] = {}  # names, full names, aliases, full district names
+        weak: dict[str, set[str]] = {}  # district short forms, dropped where they clash with the above
+        for p in places:
+            names = [p.full_name, *p.aliases] + ([] if p.name in COMMON_WORDS else [p.name])
+            for surface in names + list(p.districts):
+                strong.setdefault(surface, set()).add(p.name)
+            for district in p.districts:
+                short = _district_short(district)
+                if len(short) >= 2 and short != district and short not in COMMON_WORDS:
+                    weak.setdefault(short, set()).add(p.name)
+        province_names = set(provinces or ()) | {p.province for p in places}
+        self._targets: dict[str, _Target] = {}
+        districts = {d for p in places for d in p.districts}
+        for surface, cities in [*weak.items(), *strong.items()]:
+            if surface in province_names and surface not in strong:
+                continue
+            ordered = tuple(sorted(cities, key=rank.__getitem__))
+            provs = {self._province_of[c] for c in ordered}
+            province = provs.pop() if len(provs) == 1 else None
+            is_district = surface in districts or surface not in strong
+            self._targets[surface] = _Target(ordered, province, len(surface) == 1, is_district)
+        sizes = Counter(p.province for p in places)
+        for prov in province_names:  # 吉林 and the municipalities are cities first
+            self._targets.setdefault(prov, _Target((), prov))
+            if sizes[prov] != 1:
+                self._targets.setdefault(prov + "省", _Target((), prov))
+        ordered_surfaces = sorted(self._targets, key=lambda s: (-len(s), s))
+        self._regex = re.compile("|".join(map(re.escape, ordered_surfaces)))
+
+    def vocabulary(self) -> list[str]:
+        """Every name, alias and district the extractor matches (two characters or more), for jieba."""
+        return sorted(s for s in self._targets if len(s) >= 2)
+
+    def extract(self, text: str) -> CityFinding | None:
+        mentions = self._mentions(text)
+        if not mentions:
+            return None
+        groups: list[list[_Mention]] = [[mentions[0]]]
+        for m in mentions[1:]:
+            if _JOINERS.issuperset(text[groups[-1][-1].end : m.start]):
+                groups[-1].append(m)
+            else:
+                groups.append([m])
+        roles = self._roles(text, groups)
+        kept = [g for g, r in zip(groups, roles, strict=True) if r != _AWAY]
+        if not kept:
+            return None
+        live = [g for g, r in zip(groups, roles, strict=True) if r == _LIVE]
+        chosen = (live or kept)[-1]
+        hints = [m for g in kept for m in g]
+        return self._resolve(text, chosen, hints)
+
+    def _mentions(self, text: str) -> list[_Mention]:
+        found = []
+        for match in self._regex.finditer(text):
+            start, end = match.span()
+            target = self._targets[match.group()]
+            if _STREET.match(text, end) or _NOT_PLACES.match(text, start):
+                continue
+            if target.single and not (
+                (start > 0 and text[start - 1] in _SINGLE_BEFORE)
+                or (end < len(text) and text[end] in _SINGLE_AFTER)
+                or text.strip(" 。.!！?？~") == match.group()
+            ):
+                continue
+            found.append(_Mention(target, start, end))
+        return found
+
+    @staticmethod
+    def _roles(text: str, groups: list[list[_Mention]]) -> list[int]:
+        roles, previous_end = [], 0
+        for group in groups:
+            lo, hi = previous_end, group[0].start
+            for clause in _CLAUSE.finditer(text, lo, hi):
+                lo = clause.end()
+            role = _NEUTRAL
+            for cue in _CUES.finditer(text, lo, hi):
+                role = _AWAY if cue.lastgroup == "away" else _LIVE
+            if role == _NEUTRAL and _AWAY_AFTER.match(text, group[-1].end):
+                role = _AWAY
+            roles.append(role)
+            previous_end = group[-1].end
+        return roles
+
+    def _pick(self, group: list[_Mention]) -> _Mention:
+        """The last, most precise part of a place, unless it is a district contradicting what precedes it
+        (福州鼓楼区 is not 南京's 鼓楼区)."""
+        last = group[-1]
+        if last.target.district and len(group) > 1:
+            before = group[-2].target
+            areas = {*last.target.cities, *(self._province_of[c] for c in last.target.cities)}
+            if not areas & {*before.cities, before.province}:
+                return group[-2]
+        return last
+
+    def _resolve(self, text: str, group: list[_Mention], hints: list[_Mention]) -> CityFinding:
+        chosen = self._pick(group)
+        matched = text[group[0].start : chosen.end]
+        target = chosen.target
+        if not target.cities:  # a province: is one of its cities named too?
+            for m in reversed(hints):
+                if len(m.target.cities) == 1 and m.target.province == target.province:
+                    return CityFinding(m.target.cities[0], target.province, text[m.start : m.end])
+            return CityFinding(None, target.province, matched)
+        named = {c for m in hints for c in m.target.cities if len(m.target.cities) == 1}
+        named |= {m.target.province for m in hints if m.target.province and m is not chosen}
+        cities = target.cities
+        if len(cities) > 1:
+            cities = tuple(c for c in cities if c in named or self._province_of[c] in named) or cities
+        if len(cities) == 1:
+            return CityFinding(cities[0], self._province_of[cities[0]], matched)
+        return CityFinding(None, target.province, matched, cities)
