@@ -9,6 +9,7 @@ from intents.tokenizer import Tokenizer
 
 MAX_SPAN = 4  # a keyword may be split by jieba into at most this many tokens
 MAX_TERM = 8  # the longest keyword looked for inside one token
+TOKEN_MEMO = 50_000  # distinct tokens remembered by the matcher
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +52,12 @@ class IntentMatcher:
         for rule in self._rules:
             for keyword in rule.keywords:
                 self._canonical.setdefault(keyword, keyword)
-        self._order = {rule.id: (-rule.priority, index) for index, rule in enumerate(self._rules)}
+        self._prefixes = {term[:n] for term in self._canonical for n in range(1, len(term))}
+        self._token_terms: dict[str, frozenset[str]] = {}
+        self._postings: dict[str, list[tuple[int, float]]] = {}  # term -> (rule index, weight)
+        for index, rule in enumerate(self._rules):
+            for keyword, weight in rule.keywords.items():
+                self._postings.setdefault(keyword, []).append((index, weight))
 
     def vocabulary(self) -> list[str]:
         return sorted(self._canonical)
@@ -60,32 +66,50 @@ class IntentMatcher:
         """The canonical terms found in a normalised text."""
         tokens = self._tokenizer.tokens(text)
         found: set[str] = set()
-        lookup = self._canonical.get
         for token in tokens:
-            for i in range(len(token)):
-                for j in range(i + 1, min(len(token), i + MAX_TERM) + 1):
-                    canonical = lookup(token[i:j])
-                    if canonical is not None:
-                        found.add(canonical)
+            found |= self._within(token)
+        lookup, prefixes = self._canonical.get, self._prefixes
         for start in range(len(tokens) - 1):
-            joined = ""
-            for token in tokens[start : start + MAX_SPAN]:
+            joined = tokens[start]
+            for token in tokens[start + 1 : start + MAX_SPAN]:
+                if joined not in prefixes:
+                    break
                 joined += token
                 canonical = lookup(joined)
                 if canonical is not None:
                     found.add(canonical)
         return found
 
+    def _within(self, token: str) -> frozenset[str]:
+        """The terms inside one token; tokens repeat across messages, so the answer is remembered."""
+        known = self._token_terms.get(token)
+        if known is None:
+            lookup = self._canonical.get
+            known = frozenset(
+                canonical
+                for i in range(len(token))
+                for j in range(i + 1, min(len(token), i + MAX_TERM) + 1)
+                if (canonical := lookup(token[i:j])) is not None
+            )
+            if len(self._token_terms) >= TOKEN_MEMO:
+                self._token_terms.clear()
+            self._token_terms[token] = known
+        return known
+
     def rank(self, text: str, limit: int = 5) -> list[IntentMatch]:
         """The best-scoring intents, best first; intents that match nothing are left out."""
+        scores: dict[int, float] = {}
         terms = self.terms(text)
-        scored: list[IntentMatch] = []
-        for rule in self._rules:
-            hits = tuple(sorted(k for k in rule.keywords if k in terms))
-            if hits:
-                scored.append(IntentMatch(rule.id, sum(rule.keywords[k] for k in hits), hits))
-        scored.sort(key=lambda m: (-m.score, *self._order[m.intent]))
-        return scored[:limit]
+        for term in terms:
+            for index, weight in self._postings.get(term, ()):
+                scores[index] = scores.get(index, 0.0) + weight
+        best = sorted(scores, key=lambda i: (-scores[i], -self._rules[i].priority, i))[:limit]
+        return [
+            IntentMatch(
+                self._rules[i].id, scores[i], tuple(sorted(k for k in self._rules[i].keywords if k in terms))
+            )
+            for i in best
+        ]
 
     def match(self, text: str) -> IntentMatch | None:
         """The best intent when it clears the confidence threshold, else None."""

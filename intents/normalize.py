@@ -31,5 +31,5 @@ def normalize(text: str, limit: int = MAX_CHARS) -> str:
 
 
 def is_meaningful(text: str) -> bool:
-    """True when the text holds at least one letter, digit or Han character (not only emoji or punctuation)."""
+    """True when the text holds a letter, digit or Han character (not only emoji or punctuation)."""
     return any(ch.isalnum() for ch in text)

@@ -22,4 +22,5 @@ class Tokenizer:
                 self._jieba.suggest_freq(word, tune=True)
 
     def tokens(self, text: str) -> list[str]:
-        return [t for t in self._jieba.lcut(text) if t.strip()]
+        # HMM discovers unknown words; every word the matcher looks for is in the dictionary, so it is off.
+        return [t for t in self._jieba.lcut(text, HMM=False) if t.strip()]

@@ -15,11 +15,18 @@ ROOT = Path(__file__).resolve().parent.parent
 CONTENT = ROOT / "content"
 
 
-def qianzhu(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def qianzhu(
+    *args: str, stdin: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
-        input=stdin, capture_output=True, text=True, timeout=120, env=full_env, check=False,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=full_env,
+        check=False,
     )
 
 
@@ -36,7 +43,9 @@ def test_chat_reads_piped_stdin_and_exits_zero_at_eof(db: str) -> None:
 
 
 def test_chat_numbers_pick_quick_replies(db: str) -> None:
-    result = qianzhu("chat", "--db", db, "--today", "2026-11-26", stdin="签注过期了怎么办\n10月20日过期了\n2\n")
+    result = qianzhu(
+        "chat", "--db", db, "--today", "2026-11-26", stdin="签注过期了怎么办\n10月20日过期了\n2\n"
+    )
     assert result.returncode == 0, result.stderr
     assert "  2) 上海" in result.stdout
     assert "【上海｜" in result.stdout
@@ -65,7 +74,9 @@ def test_content_check_names_file_and_field(tmp_path: Path) -> None:
     broken = tmp_path / "content"
     shutil.copytree(CONTENT, broken)
     rules = broken / "rules.yaml"
-    rules.write_text(rules.read_text(encoding="utf-8").replace("grace_days: {value: 60", "grace_days: {valu: 60"), "utf-8")
+    rules.write_text(
+        rules.read_text(encoding="utf-8").replace("grace_days: {value: 60", "grace_days: {valu: 60"), "utf-8"
+    )
     result = qianzhu("content", "check", str(broken))
     assert result.returncode == 1
     assert "rules.yaml" in result.stderr
@@ -102,16 +113,31 @@ def test_replay_writes_one_json_line_per_input_line(tmp_path: Path) -> None:
         {"user": "b", "text": "上个月底过期的"},
         {"user": "a", "text": "办签注收费吗"},
     ]
-    transcript.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n", encoding="utf-8")
+    transcript.write_text(
+        "\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n", encoding="utf-8"
+    )
     result = qianzhu("replay", str(transcript), "--today", "2026-11-26")
     assert result.returncode == 0, result.stderr
     out = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(out) == len(lines)
     first = out[0]
-    assert set(first) == {"user", "text", "reply", "intent", "slots", "case", "grace_days", "deadline", "days_left"}
+    assert set(first) == {
+        "user",
+        "text",
+        "reply",
+        "intent",
+        "slots",
+        "case",
+        "grace_days",
+        "deadline",
+        "days_left",
+    }
     assert first["slots"] == {"expiry_date": "2026-10-20", "city": "上海"}
     assert (first["case"], first["grace_days"], first["deadline"], first["days_left"]) == (
-        "within_grace", 60, "2026-12-19", 23,
+        "within_grace",
+        60,
+        "2026-12-19",
+        23,
     )
     assert out[3]["slots"] == {"expiry_date": "2026-10-31", "city": "北京"}
     assert out[3]["case"] == "late_endorse"

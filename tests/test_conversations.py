@@ -16,6 +16,7 @@ from bot.store.memory import MemoryStore
 
 HERE = Path(__file__).parent / "conversations"
 FILES = sorted(HERE.glob("*.yaml"))
+SCRIPTS = {path: yaml.safe_load(path.read_text(encoding="utf-8")) for path in FILES}
 
 
 def check(turn_no: int, expect: dict[str, Any], got: dict[str, Any]) -> list[str]:
@@ -35,7 +36,7 @@ def check(turn_no: int, expect: dict[str, Any], got: dict[str, Any]) -> list[str
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
 async def test_conversation(path: Path, shared_engine_parts: Engine) -> None:
-    script = yaml.safe_load(path.read_text(encoding="utf-8"))
+    script = SCRIPTS[path]
     clock = FixedClock.on(date.fromisoformat(str(script.get("today", "2026-11-26"))))
     engine = shared_engine_parts.with_store(MemoryStore(clock), clock)
     problems: list[str] = []

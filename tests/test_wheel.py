@@ -1,4 +1,4 @@
-"""The built wheel carries the content: install it into a fresh venv outside the checkout and ask a question."""
+"""The built wheel carries the content: installed in a fresh venv outside the checkout, it answers."""
 
 from __future__ import annotations
 
@@ -33,7 +33,9 @@ def test_wheel_installs_and_answers_outside_the_checkout(tmp_path: Path) -> None
     # Third-party dependencies come from the test environment (no network needed); our own code only
     # from the wheel: a plain path line in a .pth file adds the folder but runs none of its .pth files,
     # so the editable install of the checkout stays invisible.
-    site = run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])", cwd=tmp_path).strip()
+    site = run(
+        python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])", cwd=tmp_path
+    ).strip()
     Path(site, "test-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
     run(python, "-m", "pip", "install", "--no-deps", "--no-index", "--quiet", wheel, cwd=tmp_path)
 
@@ -41,7 +43,13 @@ def test_wheel_installs_and_answers_outside_the_checkout(tmp_path: Path) -> None
     assert where.strip().startswith(str(target)), where
     assert (Path(where.strip()) / "_content" / "rules.yaml").is_file()
 
-    answer = run(target / "bin" / "qianzhu", "ask", "我在上海，居住证10月20号过期了", "--today", "2026-11-26",
-                 cwd=tmp_path)
+    answer = run(
+        target / "bin" / "qianzhu",
+        "ask",
+        "我在上海，居住证10月20号过期了",
+        "--today",
+        "2026-11-26",
+        cwd=tmp_path,
+    )
     assert "【上海｜已过期，但还在宽限期内】" in answer
     assert "2026年12月19日" in answer

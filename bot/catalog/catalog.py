@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from bot.catalog.models import CaseText, FaqEntry, Fact, IntentsFile, PromptsFile, Rule, RulesFile, Source
+from bot.catalog.models import (
+    CaseText,
+    Channel,
+    Fact,
+    FaqEntry,
+    IntentsFile,
+    PromptsFile,
+    Rule,
+    RulesFile,
+    Source,
+)
 from bot.catalog.places import PlacesFile
-from bot.core.rules import Cited, CityRule, OnlineChannel
+from bot.core.rules import Cited, CityRule, Level, OnlineChannel
+from bot.core.verdicts import Case
 
 # Each prompt may use exactly these placeholders; the loader rejects any other.
 PROMPT_FIELDS: dict[str, frozenset[str]] = {
@@ -58,11 +70,12 @@ class Catalog:
     intents: IntentsFile
     faq: list[FaqEntry]
     rules: RulesFile
-    cases: dict[str, CaseText]
+    cases: dict[Case, CaseText]
     prompts: PromptsFile
     places: PlacesFile
     _faq_by_id: dict[str, FaqEntry] = field(init=False, repr=False)
     _province_of: dict[str, str] = field(init=False, repr=False)
+    _rules_cache: dict[str | None, CityRule] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_faq_by_id", {e.id: e for e in self.faq})
@@ -84,48 +97,47 @@ class Catalog:
 
     def rule_for(self, city: str | None) -> CityRule:
         """Merges city over province over national; unknown or missing cities get the national rule."""
+        cached = self._rules_cache.get(city)
+        if cached is None:
+            cached = self._rules_cache[city] = self._resolve(city)
+        return cached
+
+    def _resolve(self, city: str | None) -> CityRule:
         national = self.rules.national
-        layers: list[tuple[str, Rule]] = []
         province = self.province_of(city) if city else None
-        if province and province in self.rules.provinces:
-            layers.append(("province", self.rules.provinces[province]))
+        layers: list[tuple[Level, Rule]] = []  # the most specific first
         if city and city in self.rules.cities:
             layers.append(("city", self.rules.cities[city]))
+        if province and province in self.rules.provinces:
+            layers.append(("province", self.rules.provinces[province]))
 
-        def pick(name: str) -> object:
-            for _, layer in reversed(layers):
-                value = getattr(layer, name)
-                if value is not None:
-                    return value
-            return getattr(national, name, None)
+        def first(name: str) -> Any:
+            return next((value for _, layer in layers if (value := getattr(layer, name)) is not None), None)
 
-        grace: Fact = pick("grace_days")  # type: ignore[assignment]
-        grace_level = next((lvl for lvl, layer in reversed(layers) if layer.grace_days is not None), "national")
-        window: Fact = pick("window_before")  # type: ignore[assignment]
-        cancel = pick("cancel_after")
-        channels: list[object] = pick("channels") or []  # type: ignore[assignment]
-        rule_source: str = pick("rule_source")  # type: ignore[assignment]
-        notes = [n for _, layer in layers for n in (layer.notes or [])]
+        grace_level: Level = next(
+            (level for level, layer in layers if layer.grace_days is not None), "national"
+        )
+        cancel: Fact | None = first("cancel_after")
+        channels: list[Channel] = first("channels") or national.channels
+        rule_source: str = first("rule_source") or national.rule_source
         return CityRule(
             city=city,
-            level=grace_level,  # type: ignore[arg-type]
-            grace=self._cite(grace),
-            window=self._cite(window),
-            cancel_after=self._cite(cancel) if isinstance(cancel, Fact) else None,
-            permit=str(pick("permit")),
-            office=str(pick("office")),
-            channels=tuple(
-                OnlineChannel(c.name, c.how, self.sources[c.source].confidence)
-                for c in channels
-                if hasattr(c, "source")
-            ),
+            level=grace_level,
+            grace=self._cite(first("grace_days") or national.grace_days),
+            window=self._cite(first("window_before") or national.window_before),
+            cancel_after=self._cite(cancel) if cancel else None,
+            permit=first("permit") or national.permit,
+            office=first("office") or national.office,
+            channels=tuple(OnlineChannel(c.name, c.how, self.sources[c.source].confidence) for c in channels),
             rule_source_id=rule_source,
-            notes=tuple(notes),
+            notes=tuple(note for _, layer in reversed(layers) for note in (layer.notes or [])),
         )
 
     def _cite(self, fact: Fact) -> Cited:
         source = self.sources[fact.source]
-        return Cited(fact.value, fact.unit, fact.source, source.title, source.confidence, source.url, fact.note)
+        return Cited(
+            fact.value, fact.unit, fact.source, source.title, source.confidence, source.url, fact.note
+        )
 
 
 CONFIDENCE_LABELS = {"high": "高", "medium": "中", "medium-low": "中低", "low": "低", "unverified": "未核实"}

@@ -26,7 +26,17 @@ M = TypeVar("M", bound=BaseModel)
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader when libyaml is there: 5x faster
 
 CASE_FIELDS = frozenset(
-    {"city", "expiry", "deadline", "days_left", "grace_days", "cancel_date", "window_start", "days_over", "grace_phrase"}
+    {
+        "city",
+        "expiry",
+        "deadline",
+        "days_left",
+        "grace_days",
+        "cancel_date",
+        "window_start",
+        "days_over",
+        "grace_phrase",
+    }
 )
 
 
@@ -43,7 +53,7 @@ def default_content_dir() -> Path:
 def _read(directory: Path, name: str, model: type[M]) -> M:
     path = directory / name
     try:
-        data: Any = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: S506 - a safe loader
+        data: Any = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
     except FileNotFoundError as exc:
         raise ContentError(f"{path}: file is missing") from exc
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
@@ -67,7 +77,9 @@ def _check_template(file: str, field: str, template: str, allowed: frozenset[str
     except ValueError as exc:
         raise ContentError(f"{file}: field {field}: bad placeholder syntax: {exc}") from exc
     if unknown:
-        raise ContentError(f"{file}: field {field}: unknown placeholder(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+        raise ContentError(
+            f"{file}: field {field}: unknown placeholder(s) {sorted(unknown)}; allowed: {sorted(allowed)}"
+        )
 
 
 def _check_source(file: str, field: str, source: str, sources: SourcesFile) -> None:
@@ -75,8 +87,16 @@ def _check_source(file: str, field: str, source: str, sources: SourcesFile) -> N
         raise ContentError(f"{file}: field {field}: unknown source {source!r} (define it in sources.yaml)")
 
 
-def _cross_check(d: Path, sources: SourcesFile, intents: IntentsFile, faq: FaqFile, rules: RulesFile,
-                 cases: CasesFile, prompts: PromptsFile, places: PlacesFile) -> None:
+def _cross_check(
+    d: Path,
+    sources: SourcesFile,
+    intents: IntentsFile,
+    faq: FaqFile,
+    rules: RulesFile,
+    cases: CasesFile,
+    prompts: PromptsFile,
+    places: PlacesFile,
+) -> None:
     ids = [i.id for i in intents.intents] + [f"faq.{e.id}" for e in faq.faq]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
@@ -87,7 +107,9 @@ def _cross_check(d: Path, sources: SourcesFile, intents: IntentsFile, faq: FaqFi
     for where, keywords in keyword_owners:
         for keyword in keywords:
             if keyword in variants:
-                raise ContentError(f"{d}/{where}.keywords.{keyword}: is a synonym of {variants[keyword]!r}; use that")
+                raise ContentError(
+                    f"{d}/{where}.keywords.{keyword}: is a synonym of {variants[keyword]!r}; use that"
+                )
     for e in faq.faq:
         _check_source(str(d / "faq.yaml"), f"faq.{e.id}.source", e.source, sources)
     rule_items = [("national", rules.national)] + [(f"provinces.{k}", v) for k, v in rules.provinces.items()]
@@ -107,9 +129,13 @@ def _cross_check(d: Path, sources: SourcesFile, intents: IntentsFile, faq: FaqFi
             raise ContentError(f"{d / 'rules.yaml'}: field cities.{city}: not a city in places.yaml")
     for province in rules.provinces:
         if province not in places.provinces():
-            raise ContentError(f"{d / 'rules.yaml'}: field provinces.{province}: not a province in places.yaml")
+            raise ContentError(
+                f"{d / 'rules.yaml'}: field provinces.{province}: not a province in places.yaml"
+            )
     for case_id, case in cases.cases.items():
-        _check_source(str(d / "cases.yaml"), f"cases.{case_id}.processing.source", case.processing.source, sources)
+        _check_source(
+            str(d / "cases.yaml"), f"cases.{case_id}.processing.source", case.processing.source, sources
+        )
         for field in ("summary", "deadline_line", "no_deadline_line"):
             text = getattr(case, field)
             if text is not None:
@@ -138,5 +164,12 @@ def load_catalog(directory: Path | None = None) -> Catalog:
     prompts = _read(d, "prompts.yaml", PromptsFile)
     places = _read(d, "places.yaml", PlacesFile)
     _cross_check(d, sources, intents, faq, rules, cases, prompts, places)
-    return Catalog(sources=sources.sources, intents=intents, faq=faq.faq, rules=rules, cases=cases.cases,
-                   prompts=prompts, places=places)
+    return Catalog(
+        sources=sources.sources,
+        intents=intents,
+        faq=faq.faq,
+        rules=rules,
+        cases=cases.cases,
+        prompts=prompts,
+        places=places,
+    )

@@ -1,4 +1,4 @@
-"""`qianzhu replay`: runs a JSON-lines transcript through the engine and prints one JSON line per input line."""
+"""`qianzhu replay`: a JSON-lines transcript through the engine, one JSON line out per line in."""
 
 from __future__ import annotations
 
@@ -34,9 +34,15 @@ def record(user: str, text: str, turn: Turn) -> dict[str, Any]:
 
 def failure(number: int, problem: str) -> dict[str, Any]:
     return {
-        "user": None, "text": None, "reply": None, "intent": "error",
+        "user": None,
+        "text": None,
+        "reply": None,
+        "intent": "error",
         "slots": {"expiry_date": None, "city": None},
-        "case": None, "grace_days": None, "deadline": None, "days_left": None,
+        "case": None,
+        "grace_days": None,
+        "deadline": None,
+        "days_left": None,
         "error": f"line {number}: {problem}",
     }
 

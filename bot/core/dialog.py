@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from bot.catalog.catalog import Catalog
 from bot.core.messages import Reply
@@ -12,7 +13,7 @@ from bot.core.render import faq_text, fmt_date, verdict_text
 from bot.core.rules import CityRule
 from bot.core.session import Session
 from bot.core.understanding import Reading, Understanding
-from bot.core.verdicts import Processing, Verdict, decide
+from bot.core.verdicts import Case, Processing, Verdict, decide
 from intents.dates import DateFinding
 
 _NOT_YET = re.compile(r"(没|未|不)(有)?(过期|到期|到|失效)")
@@ -36,13 +37,20 @@ class Dialog:
     def __init__(self, catalog: Catalog, understanding: Understanding) -> None:
         self.catalog = catalog
         self.understanding = understanding
-        self.processing = {
-            case_id: Processing(c.processing.min_workdays, c.processing.max_workdays, c.processing.wait_months_first)
+        self.processing: dict[Case, Processing] = {
+            case_id: Processing(
+                c.processing.min_workdays, c.processing.max_workdays, c.processing.wait_months_first
+            )
             for case_id, c in catalog.cases.items()
         }
-        self._commands = {word.lower(): name for name, words in catalog.prompts.commands.items() for word in words}
+        self._commands = {
+            word.lower(): name for name, words in catalog.prompts.commands.items() for word in words
+        }
+        # Verdicts are pure functions of (expiry, city, today): many users share them on any one day.
+        self._verdict = lru_cache(maxsize=4096)(self._compute_verdict)
 
     def respond(self, session: Session, raw: str, today: date) -> Turn:
+        """The turn for one message; `session` is updated in place and returned in the turn."""
         reading = self.understanding.read(raw, today)
         command = self._commands.get(reading.text.strip(" .!?。！？~"))
         if command == "reset":
@@ -59,7 +67,7 @@ class Dialog:
         notes = [self.p("long_input")] if reading.truncated else []
         if _LATIN.search(reading.text) and not _HAN.search(reading.text):
             notes.append(self.p("not_chinese"))
-        s = replace(session)
+        s = session
         filled = self._fill_tense_answer(s, reading)
         filled = self._fill_city_pick(s, reading) or filled
         if reading.city and not filled:
@@ -152,7 +160,7 @@ class Dialog:
         if question is not None:
             return Turn([Reply("\n".join([*notes, question.text]), question.choices)], intent, s)
         s.pending = None
-        verdict, rule = self.verdict_for(s, today)
+        verdict, rule, text = self._verdict(s.expiry, s.city if s.city_known else None, s.city or "", today)
         texts = [*notes]
         if s.month_only and s.expiry:
             texts.append(self.p("month_precision", date=fmt_date(s.expiry)))
@@ -160,7 +168,7 @@ class Dialog:
             texts.append(self.p("unknown_city", city=s.city))
         elif rule.level == "national" and s.city not in self.catalog.rules.cities:
             texts.append(self.p("national_fallback", city=s.city))
-        texts.append(verdict_text(self.catalog, verdict, rule, s.city or ""))
+        texts.append(text)
         return Turn([Reply("\n\n".join(texts))], intent, s, verdict)
 
     def _question(self, s: Session) -> Reply | None:
@@ -189,8 +197,15 @@ class Dialog:
 
     def verdict_for(self, s: Session, today: date) -> tuple[Verdict, CityRule]:
         assert s.expiry is not None
-        rule = self.catalog.rule_for(s.city if s.city_known else None)
-        return decide(s.expiry, rule, today, self.processing), rule
+        verdict, rule, _ = self._verdict(s.expiry, s.city if s.city_known else None, s.city or "", today)
+        return verdict, rule
+
+    def _compute_verdict(
+        self, expiry: date, rule_city: str | None, label: str, today: date
+    ) -> tuple[Verdict, CityRule, str]:
+        rule = self.catalog.rule_for(rule_city)
+        verdict = decide(expiry, rule, today, self.processing)
+        return verdict, rule, verdict_text(self.catalog, verdict, rule, label)
 
     def _with_resume(self, s: Session, texts: list[str], intent: str, choices: tuple[str, ...] = ()) -> Turn:
         """Answers, then repeats the question the conversation was waiting on, if any."""
@@ -201,7 +216,9 @@ class Dialog:
         return Turn([answer, Reply(f"{self.p('resume')}{question.text}", question.choices)], intent, s)
 
     def _bad_date(self, s: Session, finding: DateFinding, notes: list[str]) -> Turn:
-        key = {"invalid_date": "invalid_date", "out_of_range": "out_of_range_date"}.get(finding.error or "", "vague_date")
+        key = {"invalid_date": "invalid_date", "out_of_range": "out_of_range_date"}.get(
+            finding.error or "", "vague_date"
+        )
         matched = finding.matched if key != "vague_date" else finding.matched.rstrip("年") + "年"
         s.pending = s.pending or "date"
         return Turn([Reply("\n".join([*notes, self.p(key, matched=matched)]))], f"date.{finding.error}", s)

@@ -1,10 +1,10 @@
 """The project's one error hierarchy.
 
-    QianzhuError
-    ├── ContentError        content/*.yaml failed validation (names the file and the field)
-    └── StoreError          the state store cannot be used
-        ├── StoreCorrupt    the database file is not a usable database
-        └── StoreUnavailable the database is locked or unreachable; try again later
+QianzhuError
+├── ContentError        content/*.yaml failed validation (names the file and the field)
+└── StoreError          the state store cannot be used
+    ├── StoreCorrupt    the database file is not a usable database
+    └── StoreUnavailable the database is locked or unreachable; try again later
 """
 
 from __future__ import annotations

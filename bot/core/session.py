@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any, Literal
 
@@ -28,10 +28,18 @@ class Session:
         return bool(self.expiry or self.city or self.pending or self.candidates or self.province)
 
     def to_json(self) -> str:
-        data: dict[str, Any] = asdict(self)
-        data["expiry"] = self.expiry.isoformat() if self.expiry else None
-        data["candidates"] = [d.isoformat() for d in self.candidates]
-        data["v"] = SCHEMA
+        data: dict[str, Any] = {
+            "v": SCHEMA,
+            "expiry": self.expiry.isoformat() if self.expiry else None,
+            "month_only": self.month_only,
+            "candidates": [d.isoformat() for d in self.candidates],
+            "city": self.city,
+            "city_known": self.city_known,
+            "province": self.province,
+            "city_candidates": self.city_candidates,
+            "pending": self.pending,
+            "tense": self.tense,
+        }
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
@@ -41,10 +49,12 @@ class Session:
             return cls()
         try:
             data = json.loads(document)
-            known = {f.name for f in fields(cls)}
-            values = {k: v for k, v in data.items() if k in known}
+            values = {k: v for k, v in data.items() if k in _FIELDS}
             values["expiry"] = date.fromisoformat(values["expiry"]) if values.get("expiry") else None
             values["candidates"] = [date.fromisoformat(d) for d in values.get("candidates", [])]
             return cls(**values)
         except (ValueError, TypeError, KeyError, AttributeError):
             return cls()
+
+
+_FIELDS = frozenset(f.name for f in fields(Session))

@@ -37,6 +37,7 @@ class Understanding:
         text = normalize(raw)
         ranked = tuple(self.matcher.rank(text)) if text else ()
         best = ranked[0] if ranked and ranked[0].score >= self.matcher.threshold else None
+        found = extract_date(text, today) if text else None
         return Reading(
             raw=raw,
             text=text,
@@ -44,7 +45,7 @@ class Understanding:
             truncated=len(raw.strip()) > len(text) + 50,
             ranked=ranked,
             intent=best,
-            date=extract_date(text, today) if text else None,
+            date=found,
             city=self.cities.extract(text) if text else None,
-            tense=detect_tense(text),
+            tense=found.tense if found else detect_tense(text),
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 import chinese_calendar
 
@@ -22,6 +23,7 @@ def is_workday(day: date) -> tuple[bool, bool]:
         return day.weekday() < 5, False
 
 
+@lru_cache(maxsize=4096)  # every user asking on the same day shares the same start date
 def add_workdays(start: date, count: int) -> Workday:
     """The `count`-th working day after `start` (start itself not counted); count 0 gives start."""
     day, exact, left = start, True, count

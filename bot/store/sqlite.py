@@ -1,15 +1,15 @@
-"""The default store: one SQLite file in WAL mode, reached through aiosqlite."""
+"""The default store: one SQLite file in WAL mode."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, suppress
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
-
-import aiosqlite
+from typing import Any, TypeVar
 
 from bot.core.clock import Clock
 from bot.core.errors import StoreCorrupt, StoreError, StoreUnavailable
@@ -19,12 +19,12 @@ from bot.store.locks import KeyedLocks
 SCHEMA_VERSION = 1
 PURGE_INTERVAL = timedelta(hours=1)
 IN_MEMORY = ":memory:"
+T = TypeVar("T")
 
 _SCHEMA = (
     "BEGIN IMMEDIATE",
     "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE documents (key TEXT PRIMARY KEY, body TEXT NOT NULL, updated_at REAL NOT NULL)",
-    "CREATE INDEX documents_updated_at ON documents (updated_at)",
     f"INSERT INTO meta (name, value) VALUES ('schema_version', '{SCHEMA_VERSION}')",
     "COMMIT",
 )
@@ -42,14 +42,11 @@ def _corrupt(path: str, detail: str) -> StoreCorrupt:
     )
 
 
-def _probe(path: str) -> None:
-    """Raises if `path` cannot be opened at all; reads nothing from it."""
-    sqlite3.connect(path).close()
-
-
 def _translate(exc: sqlite3.Error | ValueError, path: str) -> StoreError:
-    """Maps a sqlite3/aiosqlite error onto the project's store errors."""
-    if isinstance(exc, ValueError):  # aiosqlite: "Connection closed"
+    """Maps a sqlite3 error onto the project's store errors."""
+    if isinstance(
+        exc, ValueError
+    ):  # sqlite3.ProgrammingError's cousin: "Cannot operate on a closed database"
         return StoreError(f"the store {path} is closed")
     code = getattr(exc, "sqlite_errorname", None) or ""
     if code.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")):
@@ -64,17 +61,28 @@ def _translate(exc: sqlite3.Error | ValueError, path: str) -> StoreError:
 class SqliteStore:
     """Documents in a `documents` table; each expires `ttl` after its last save.
 
-    Create it with `await SqliteStore.open(...)`. Every statement runs in autocommit mode, so a
-    save is one atomic upsert: it lands entirely or not at all.
+    Create it with `await SqliteStore.open(...)`. Every statement runs in autocommit mode, so a save is one
+    atomic upsert: it lands entirely or not at all.
+
+    A read or write of one small row in WAL mode takes microseconds, far less than handing it to a thread,
+    so statements run inline with SQLite's busy timeout at zero: they never wait. A statement that finds the
+    file locked by another connection is retried on the store's single worker thread with the full busy
+    timeout, and every statement after it goes there too until the worker is idle again, so the event loop
+    never blocks on another process and statements keep their order.
     """
 
-    def __init__(self, conn: aiosqlite.Connection, path: str, clock: Clock, ttl: timedelta) -> None:
-        self._conn: aiosqlite.Connection | None = conn
+    def __init__(
+        self, conn: sqlite3.Connection, path: str, clock: Clock, ttl: timedelta, busy_timeout: float
+    ):
+        self._conn: sqlite3.Connection | None = conn
         self._path = path
         self._clock = clock
         self._ttl = ttl
+        self._busy_ms = int(busy_timeout * 1000)
         self._locks = KeyedLocks()
         self._last_purge: datetime | None = None
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qianzhu-sqlite")
+        self._queued = 0  # statements handed to the worker and not finished yet
 
     @classmethod
     async def open(
@@ -90,18 +98,18 @@ class SqliteStore:
             except OSError as exc:
                 raise StoreError(f"cannot create the folder for the store {name}: {exc}") from exc
         try:
-            if name != IN_MEMORY:  # aiosqlite leaks its worker thread when sqlite3.connect fails
-                await asyncio.to_thread(_probe, name)
-            conn = await aiosqlite.connect(name, timeout=busy_timeout, isolation_level=None)
+            conn = await asyncio.to_thread(
+                sqlite3.connect, name, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+            )
         except sqlite3.Error as exc:
             raise _translate(exc, name) from exc
-        store = cls(conn, name, clock, ttl)
+        store = cls(conn, name, clock, ttl, busy_timeout)
         try:
-            await store._prepare()
+            await store._on_worker(store._prepare)
         except BaseException:
-            with suppress(sqlite3.Error):  # keep the first error; closing rolls back anything unfinished
-                await conn.close()
+            await store.close()
             raise
+        conn.execute("PRAGMA busy_timeout = 0")
         return store
 
     @property
@@ -117,29 +125,27 @@ class SqliteStore:
         now = self._clock.now()
         if self._last_purge is None or now - self._last_purge >= PURGE_INTERVAL:
             await self.purge()
-        await self._write(_UPSERT, (key, document, now.timestamp()))
+        await self._run(_UPSERT, (key, document, now.timestamp()))
 
     async def delete(self, key: str) -> None:
-        await self._write("DELETE FROM documents WHERE key = ?", (key,))
+        await self._run("DELETE FROM documents WHERE key = ?", (key,))
 
     def lock(self, key: str) -> AbstractAsyncContextManager[None]:
         return self._locks.lock(key)
 
     async def purge(self) -> int:
-        """Deletes expired documents (an indexed range delete) and returns how many went."""
+        """Deletes expired documents (an indexed range delete, on the worker) and returns how many went."""
         now = self._clock.now()
-        removed = await self._write(
-            "DELETE FROM documents WHERE updated_at <= ?", ((now - self._ttl).timestamp(),)
+        cutoff = ((now - self._ttl).timestamp(),)
+        removed = await self._on_worker(
+            lambda: self._execute("DELETE FROM documents WHERE updated_at <= ?", cutoff)[1]
         )
         self._last_purge = now
         return removed
 
     async def ping(self) -> bool:
-        if self._conn is None:
-            return False
         try:
-            rows = await self._conn.execute_fetchall("SELECT 1")
-            return list(rows) == [(1,)]
+            return await self._run("SELECT 1") == [(1,)]
         except Exception:
             return False
 
@@ -148,48 +154,69 @@ class SqliteStore:
         if conn is None:
             return
         try:
-            await conn.close()
+            await asyncio.get_running_loop().run_in_executor(self._worker, conn.close)
         except sqlite3.Error as exc:
             raise _translate(exc, self._path) from exc
+        finally:
+            self._worker.shutdown(wait=True)
 
-    async def _prepare(self) -> None:
+    def _prepare(self) -> None:
         """Checks an existing file without writing to it, then sets it up and purges it."""
-        rows = await self._run("SELECT name FROM sqlite_master WHERE type = 'table'")
+        rows = self._execute("SELECT name FROM sqlite_master WHERE type = 'table'")[0]
         tables = {str(row[0]) for row in rows}
         if tables:
             if not {"meta", "documents"} <= tables:
                 raise _corrupt(self._path, f"it is a SQLite database of something else: {sorted(tables)}")
-            check = [str(row[0]) for row in await self._run("PRAGMA quick_check")]
+            check = [str(row[0]) for row in self._execute("PRAGMA quick_check")[0]]
             if check != ["ok"]:
                 raise _corrupt(self._path, "quick_check: " + "; ".join(check[:3]))
-            rows = await self._run("SELECT value FROM meta WHERE name = 'schema_version'")
+            rows = self._execute("SELECT value FROM meta WHERE name = 'schema_version'")[0]
             version = str(rows[0][0]) if rows else "missing"
             if version != str(SCHEMA_VERSION):
                 raise StoreError(
                     f"{self._path} has schema version {version}, this program reads version "
                     f"{SCHEMA_VERSION}; the file was left untouched"
                 )
-        await self._run("PRAGMA journal_mode = WAL")
-        await self._run("PRAGMA synchronous = NORMAL")
+        self._execute("PRAGMA journal_mode = WAL")
+        self._execute("PRAGMA synchronous = NORMAL")
         if not tables:
             for statement in _SCHEMA:
-                await self._run(statement)
-        await self.purge()
+                self._execute(statement)
+        cutoff = ((self._clock.now() - self._ttl).timestamp(),)
+        self._execute("DELETE FROM documents WHERE updated_at <= ?", cutoff)
+        self._last_purge = self._clock.now()
+
+    def _execute(self, sql: str, parameters: tuple[Any, ...] = ()) -> tuple[list[Any], int]:
+        """Runs one statement on the calling thread; returns (rows, rows changed)."""
+        if self._conn is None:
+            raise StoreError(f"the store {self._path} is closed")
+        try:
+            cursor = self._conn.execute(sql, parameters)
+            return cursor.fetchall(), cursor.rowcount
+        except (sqlite3.Error, ValueError) as exc:
+            raise _translate(exc, self._path) from exc
 
     async def _run(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[Any]:
-        if self._conn is None:
-            raise StoreError(f"the store {self._path} is closed")
-        try:
-            return list(await self._conn.execute_fetchall(sql, parameters))
-        except (sqlite3.Error, ValueError) as exc:
-            raise _translate(exc, self._path) from exc
+        if self._queued == 0:
+            try:
+                return self._execute(sql, parameters)[0]
+            except StoreUnavailable:
+                pass  # locked by another connection: wait for it on the worker instead
+        return await self._on_worker(lambda: self._patient(sql, parameters))
 
-    async def _write(self, sql: str, parameters: tuple[Any, ...]) -> int:
-        """Runs one autocommitted statement and returns how many rows it changed."""
-        if self._conn is None:
-            raise StoreError(f"the store {self._path} is closed")
+    def _patient(self, sql: str, parameters: tuple[Any, ...]) -> list[Any]:
+        """On the worker: the statement with the full busy timeout."""
+        assert self._conn is not None
+        self._conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
         try:
-            async with self._conn.execute(sql, parameters) as cursor:
-                return cursor.rowcount
-        except (sqlite3.Error, ValueError) as exc:
-            raise _translate(exc, self._path) from exc
+            return self._execute(sql, parameters)[0]
+        finally:
+            with suppress(sqlite3.Error):
+                self._conn.execute("PRAGMA busy_timeout = 0")
+
+    async def _on_worker(self, job: Callable[[], T]) -> T:
+        self._queued += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._worker, job)
+        finally:
+            self._queued -= 1

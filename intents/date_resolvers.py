@@ -1,0 +1,276 @@
+"""Turn each date-pattern match into a DateFinding; TIERS lists the patterns, most specific first."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from intents import date_patterns as p
+from intents.date_calc import add_days, add_months, by_month, by_weekday, by_year, month_end, safe_date
+from intents.date_finding import Context, DateFinding, Resolver, inferred, problem, resolved, year_error
+from intents.numerals import parse_digit_string, parse_number
+
+# --- numbers ---------------------------------------------------------------------------------------
+
+
+def _year(match: re.Match[str], today: date) -> int | None:
+    groups = match.groupdict()
+    if groups.get("ry"):
+        return today.year + p.REL_YEAR[groups["ry"]]
+    text = groups.get("y")
+    if text is None:
+        return None
+    year = int(text) if text.isascii() else parse_digit_string(text)
+    return None if year is None else year + 2000 if len(text) == 2 else year
+
+
+def _month_day_number(text: str) -> int | None:
+    """A month or day numeral; 两 is a count (两月 = two months), never a month or a day."""
+    return None if "两" in text else parse_number(text)
+
+
+def _count(match: re.Match[str]) -> tuple[int, str] | None:
+    """(days, "d") or (months, "m") for 3天, 两周, 半个月, 半年, 6个月, 2年."""
+    number, unit = match["n"], match["u"]
+    if number == "半":
+        return {"个月": (15, "d"), "月": (15, "d"), "年": (6, "m")}.get(unit)
+    count = parse_number(number)
+    if count is None:
+        return None
+    if unit == "天":
+        return count, "d"
+    if unit == "个月":
+        return count, "m"
+    return (count * 12, "m") if unit == "年" else (count * 7, "d")
+
+
+def _shift(match: re.Match[str], context: Context, sign: int) -> DateFinding | None:
+    amount = _count(match)
+    if amount is None:
+        return None
+    count, kind = amount
+    shifted = (
+        add_days(context.today, sign * count) if kind == "d" else add_months(context.today, sign * count)
+    )
+    return resolved(match, context, shifted)
+
+
+# --- resolvers: explicit dates ----------------------------------------------------------------------
+
+
+def _full_date(match: re.Match[str], context: Context) -> DateFinding | None:
+    year = _year(match, context.today)
+    month, day = _month_day_number(match["m"]), _month_day_number(match["d"])
+    if year is None or month is None or day is None:
+        return None
+    if error := year_error(year, context.today):
+        return problem(match, context, error)
+    value = safe_date(year, month, day)
+    return resolved(match, context, value) if value else problem(match, context, "invalid_date")
+
+
+def _iso_date(match: re.Match[str], context: Context) -> DateFinding | None:
+    year, month, day = int(match["y"]), int(match["m"]), int(match["d"])
+    if error := year_error(year, context.today):
+        return problem(match, context, error)
+    value = safe_date(year, month, day)
+    return resolved(match, context, value) if value else problem(match, context, "invalid_date")
+
+
+def _month_day(match: re.Match[str], context: Context) -> DateFinding | None:
+    month, day = _month_day_number(match["m"]), _month_day_number(match["d"])
+    if month is None or day is None:
+        return None
+    if safe_date(2000, month, day) is None:  # 2000 is a leap year: only truly impossible dates fail
+        return problem(match, context, "invalid_date")
+    return inferred(match, context, by_year(lambda year: safe_date(year, month, day), context.today))
+
+
+def _slash_month_day(match: re.Match[str], context: Context) -> DateFinding | None:
+    month, day = int(match["m"]), int(match["d"] or match["d2"])
+    if safe_date(2000, month, day) is None:
+        return None  # 45/60 is a score or a fraction, not an invalid date
+    return inferred(match, context, by_year(lambda year: safe_date(year, month, day), context.today))
+
+
+def _rel_month_day(match: re.Match[str], context: Context) -> DateFinding | None:
+    day = _month_day_number(match["d"])
+    month = add_months(context.today, p.rel_month_shift(match["rm"]), 1)
+    if day is None or month is None:
+        return None
+    value = safe_date(month.year, month.month, day)
+    return resolved(match, context, value) if value else problem(match, context, "invalid_date")
+
+
+def _day_only(match: re.Match[str], context: Context) -> DateFinding | None:
+    text = match["d"]
+    if match["ri"] and len(text) == 1 and not text.isascii():
+        return None  # 一日, 三日 are durations far more often than dates
+    day = _month_day_number(text)
+    if day is None or not 1 <= day <= 31:
+        return None
+    return inferred(match, context, by_month(day, context.today))
+
+
+# --- resolvers: month and year edges, month precision ------------------------------------------------
+
+
+def _edge_day(year: int, month: int, edge: str) -> date | None:
+    return safe_date(year, month, 1) if edge == "初" else month_end(year, month)
+
+
+def _month_edge(match: re.Match[str], context: Context) -> DateFinding | None:
+    shift = p.rel_month_shift(match["rm"]) if match["rm"] else 0
+    month = add_months(context.today, shift, 1)
+    if month is None:
+        return None
+    return resolved(match, context, _edge_day(month.year, month.month, match["edge"]))
+
+
+def _year_month_edge(match: re.Match[str], context: Context) -> DateFinding | None:
+    month, year = _month_day_number(match["m"]), _year(match, context.today)
+    if month is None:
+        return None
+    if not 1 <= month <= 12:
+        return problem(match, context, "invalid_date")
+    if year is None:
+        candidates = by_year(lambda each: _edge_day(each, month, match["edge"]), context.today)
+        return inferred(match, context, candidates)
+    if error := year_error(year, context.today):
+        return problem(match, context, error)
+    return resolved(match, context, _edge_day(year, month, match["edge"]))
+
+
+def _year_month(match: re.Match[str], context: Context) -> DateFinding | None:
+    month, year = _month_day_number(match["m"]), _year(match, context.today)
+    if month is None:
+        return None
+    if not 1 <= month <= 12:
+        return problem(match, context, "invalid_date", "month")
+    if year is None:
+        today = context.today
+        past = safe_date(today.year - (month > today.month), month, 1)
+        future = safe_date(today.year + (month < today.month), month, 1)
+        return inferred(match, context, (past, future), "month")
+    if error := year_error(year, context.today):
+        return problem(match, context, error, "month")
+    return resolved(match, context, safe_date(year, month, 1), "month")
+
+
+def _year_edge(match: re.Match[str], context: Context) -> DateFinding | None:
+    year = _year(match, context.today)
+    year = context.today.year if year is None else year
+    if error := year_error(year, context.today):
+        return problem(match, context, error)
+    return resolved(match, context, _edge_day(year, 12 if match["edge"] != "初" else 1, match["edge"]))
+
+
+def _rel_month_only(match: re.Match[str], context: Context) -> DateFinding | None:
+    return resolved(match, context, add_months(context.today, p.rel_month_shift(match["rm"]), 1), "month")
+
+
+def _bare_year(match: re.Match[str], context: Context) -> DateFinding | None:
+    year = _year(match, context.today)
+    if year is None:
+        return None
+    return problem(match, context, year_error(year, context.today) or "too_vague")
+
+
+# --- resolvers: relative dates --------------------------------------------------------------------
+
+
+def _rel_day(match: re.Match[str], context: Context) -> DateFinding | None:
+    return resolved(match, context, add_days(context.today, p.REL_DAY[match[0]]))
+
+
+_WEEK_RANGE_AFTER = re.compile(r"[至~\-、和或与及]|到(?:周|星期|礼拜)")
+_WEEK_RANGE_BEFORE = frozenset(f"每到至~-、和或与及{p.CN}0123456789")
+
+
+def _weekday(match: re.Match[str], context: Context) -> DateFinding | None:
+    weekday = p.WEEKDAY[match["wd"]]
+    if match["wp"]:
+        monday = add_days(context.today, 7 * p.WEEK_SHIFT[match["wp"]] - context.today.weekday())
+        return resolved(match, context, add_days(monday, weekday) if monday else None)
+    before = match.string[match.start() - 1 : match.start()]
+    if before in _WEEK_RANGE_BEFORE or _WEEK_RANGE_AFTER.match(match.string, match.end()):
+        return None  # 周一至周五, 每周三: office hours, not a date
+    if context.tense == "unknown":
+        return None  # a bare 周三 could be last or next Wednesday: do not guess
+    past, future = by_weekday(weekday, context.today)
+    return resolved(match, context, past if context.tense == "past" else future)
+
+
+def _offset(match: re.Match[str], context: Context) -> DateFinding | None:
+    return _shift(match, context, -1 if "前" in match["dir"] else 1)
+
+
+def _remaining(match: re.Match[str], context: Context) -> DateFinding | None:
+    return _shift(match, context, 1)
+
+
+def _overdue(match: re.Match[str], context: Context) -> DateFinding | None:
+    return _shift(match, context, -1)
+
+
+def _holiday_day(name: str, year: int) -> date | None:
+    if name == "春节":
+        month_day = p.SPRING_FESTIVAL.get(year)
+        return safe_date(year, *month_day) if month_day else None
+    return safe_date(year, *{"元旦": (1, 1), "国庆": (10, 1)}.get(name, (5, 1)))
+
+
+def _holiday(match: re.Match[str], context: Context) -> DateFinding | None:
+    name = match["h"]
+    if match["ry"]:
+        return resolved(match, context, _holiday_day(name, context.today.year + p.REL_YEAR[match["ry"]]))
+    candidates = by_year(lambda year: _holiday_day(name, year), context.today)
+    return inferred(match, context, candidates, unknown="future")
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A pattern, its resolver, and the characters it cannot match without: one of `anchor`, and one of
+    `also` when that is not empty. The check is cheap, so most patterns never scan most messages."""
+
+    pattern: re.Pattern[str]
+    resolve: Resolver
+    anchor: frozenset[str]
+    also: frozenset[str] = frozenset()
+
+
+def _rule(pattern: re.Pattern[str], resolve: Resolver, anchor: str, also: str = "") -> Rule:
+    return Rule(pattern, resolve, frozenset(anchor), frozenset(also))
+
+
+_REL_MONTH_WORD = "上下这本当"
+_EDGE = "底末初"
+ANCHORS = re.compile(rf"[月年号日天周星期拜前后还剩超旦庆劳春五/.\-{_REL_MONTH_WORD}{_EDGE}]")
+
+# Most specific first. Within a tier a valid date beats an error, then the first mention wins,
+# then the longest one; a lower tier is only looked at when a higher one found nothing.
+TIERS: tuple[tuple[Rule, ...], ...] = (
+    (
+        _rule(p.YMD, _full_date, "月", "年"),
+        _rule(p.ISO, _iso_date, "-/."),
+        _rule(p.MD, _month_day, "月"),
+        _rule(p.SLASH_MD, _slash_month_day, "/."),
+        _rule(p.REL_MONTH_DAY, _rel_month_day, "月", _REL_MONTH_WORD),
+        _rule(p.MONTH_EDGE, _month_edge, "月", _EDGE),
+        _rule(p.YEAR_MONTH_EDGE, _year_month_edge, "月", _EDGE),
+        _rule(p.YEAR_EDGE, _year_edge, "年", _EDGE),
+        _rule(p.WEEKDAY_REF, _weekday, "周星拜"),
+        _rule(p.OFFSET, _offset, "前后"),
+        _rule(p.REMAINING, _remaining, "还剩"),
+        _rule(p.OVERDUE, _overdue, "期超"),
+    ),
+    (
+        _rule(p.YEAR_MONTH, _year_month, "月"),
+        _rule(p.REL_MONTH_ONLY, _rel_month_only, "月", _REL_MONTH_WORD),
+        _rule(p.DAY_ONLY, _day_only, "号日"),
+        _rule(p.HOLIDAY, _holiday, "旦庆劳春五"),
+    ),
+    (_rule(p.REL_DAY_WORD, _rel_day, "天日"),),
+    (_rule(p.BARE_YEAR, _bare_year, "年"),),
+)
