@@ -96,7 +96,7 @@ class IntentMatcher:
             self._token_terms[token] = known
         return known
 
-    def rank(self, text: str, limit: int = 5) -> list[IntentMatch]:
+    def rank(self, text: str, limit: int = 3) -> list[IntentMatch]:
         """The best-scoring intents, best first; intents that match nothing are left out."""
         scores: dict[int, float] = {}
         terms = self.terms(text)

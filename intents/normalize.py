@@ -10,12 +10,18 @@ import opencc
 
 MAX_CHARS = 500
 _SPACES = re.compile(r"\s+")
-_HAN = re.compile(r"[\u3400-\u9fff]")
 
 
 @lru_cache(maxsize=1)
 def _t2s() -> opencc.OpenCC:
     return opencc.OpenCC("t2s")
+
+
+@lru_cache(maxsize=1)
+def _traditional() -> frozenset[str]:
+    """Characters that t2s changes on their own: a message without any of them needs no conversion."""
+    han = "".join(chr(code) for code in range(0x3400, 0xA000))
+    return frozenset(a for a, b in zip(han, _t2s().convert(han), strict=False) if a != b)
 
 
 def normalize(text: str, limit: int = MAX_CHARS) -> str:
@@ -25,7 +31,7 @@ def normalize(text: str, limit: int = MAX_CHARS) -> str:
     """
     text = unicodedata.normalize("NFKC", text[: limit * 2])
     text = _SPACES.sub(" ", text).strip()[:limit]
-    if _HAN.search(text):
+    if not _traditional().isdisjoint(text):
         text = _t2s().convert(text)
     return text.lower()
 

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from pathlib import Path
 
 import jieba
 
 jieba.setLogLevel(logging.WARNING)
 
 
-class Tokenizer:
-    """A private jieba instance: the process-wide default dictionary is left alone."""
+DICTIONARY = Path(__file__).parent / "data" / "jieba_dict.txt"  # see scripts/gen_jieba_dict.py
 
-    def __init__(self, vocabulary: Iterable[str] = ()) -> None:
-        self._jieba = jieba.Tokenizer()
+
+class Tokenizer:
+    """A private jieba instance on a trimmed dictionary; the process-wide default one is left alone."""
+
+    def __init__(self, vocabulary: Iterable[str] = (), dictionary: Path = DICTIONARY) -> None:
+        self._jieba = jieba.Tokenizer(str(dictionary))
         self._jieba.initialize()
         for word in sorted(set(vocabulary)):
             if word.strip():

@@ -135,3 +135,21 @@ def test_session_round_trips_through_json() -> None:
 
 async def test_memory_store_engine_fixture_is_isolated(engine: Engine) -> None:
     assert isinstance(engine.store, MemoryStore)
+
+
+async def test_a_visitor_who_only_asks_questions_leaves_nothing_stored(engine: Engine) -> None:
+    await engine.handle(say("办签注要交钱吗"))
+    await engine.handle(say("谢谢"))
+    assert await engine.store.load(conversation_key("test", "u1")) is None
+
+
+async def test_an_unchanged_session_is_saved_again_only_to_keep_it_alive(engine: Engine, clock: FixedClock) -> None:
+    key = conversation_key("test", "u1")
+    await engine.handle(say("我在上海"))
+    first = await engine.store.load(key)
+    clock.current += timedelta(minutes=5)
+    await engine.handle(say("办签注要交钱吗"))
+    assert await engine.store.load(key) == first  # nothing new: not written
+    clock.current += timedelta(minutes=6)
+    await engine.handle(say("办签注要交钱吗"))
+    assert await engine.store.load(key) != first  # touched, so the 30 days start again

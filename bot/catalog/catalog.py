@@ -83,7 +83,8 @@ class Catalog:
         object.__setattr__(self, "_province_of", province_of)
 
     def prompt(self, key: str, **fields: object) -> str:
-        return self.prompts.prompts[key].format(**fields)
+        template = self.prompts.prompts[key]
+        return template.format(**fields) if fields else template
 
     def faq_entry(self, faq_id: str) -> FaqEntry | None:
         return self._faq_by_id.get(faq_id)

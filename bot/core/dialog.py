@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from bot.catalog.catalog import Catalog
 from bot.core.messages import Reply
-from bot.core.render import faq_text, fmt_date, verdict_text
+from bot.core.render import VerdictRenderer, faq_text, fmt_date
 from bot.core.rules import CityRule
 from bot.core.session import Session
 from bot.core.understanding import Reading, Understanding
@@ -47,7 +47,8 @@ class Dialog:
             word.lower(): name for name, words in catalog.prompts.commands.items() for word in words
         }
         # Verdicts are pure functions of (expiry, city, today): many users share them on any one day.
-        self._verdict = lru_cache(maxsize=4096)(self._compute_verdict)
+        self._renderer = VerdictRenderer(catalog)
+        self._verdict = lru_cache(maxsize=16_384)(self._compute_verdict)
 
     def respond(self, session: Session, raw: str, today: date) -> Turn:
         """The turn for one message; `session` is updated in place and returned in the turn."""
@@ -205,7 +206,7 @@ class Dialog:
     ) -> tuple[Verdict, CityRule, str]:
         rule = self.catalog.rule_for(rule_city)
         verdict = decide(expiry, rule, today, self.processing)
-        return verdict, rule, verdict_text(self.catalog, verdict, rule, label)
+        return verdict, rule, self._renderer.render(verdict, rule, label)
 
     def _with_resume(self, s: Session, texts: list[str], intent: str, choices: tuple[str, ...] = ()) -> Turn:
         """Answers, then repeats the question the conversation was waiting on, if any."""

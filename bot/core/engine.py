@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from bot.catalog.catalog import Catalog
 from bot.core.clock import Clock
@@ -14,6 +15,7 @@ from bot.core.understanding import Understanding
 from bot.store.base import Store
 
 log = logging.getLogger(__name__)
+TOUCH = timedelta(minutes=10)  # an unchanged session is saved again at most this often
 
 
 class Engine:
@@ -40,13 +42,24 @@ class Engine:
         key = conversation_key(message.channel, message.user_id, self._salt)
         try:
             async with self.store.lock(key):
-                session = Session.from_json(await self.store.load(key))
-                turn = self.dialog.respond(session, message.text, self.clock.today())
-                await self.store.save(key, turn.session.to_json())
+                before = await self.store.load(key)
+                turn = self.dialog.respond(Session.from_json(before), message.text, self.clock.today())
+                await self._keep(key, before, turn.session)
                 return turn
         except Exception:  # the one boundary: log, apologise, keep the stored state as it was
             log.exception("turn failed for %s", key)
             return Turn([Reply(self.catalog.prompt("apology"))], "error", Session())
+
+    async def _keep(self, key: str, before: str | None, session: Session) -> None:
+        """Saves the session, except when that would write nothing new: a visitor who only asked questions
+        leaves nothing behind, and an unchanged session is re-saved only to keep it alive (TOUCH)."""
+        if before is None and session.empty:
+            return
+        now = int(self.clock.now().timestamp())
+        if session.to_json() == before and now - session.saved_at < TOUCH.total_seconds():
+            return
+        session.saved_at = now
+        await self.store.save(key, session.to_json())
 
     async def forget(self, channel: str, user_id: str) -> None:
         """Deletes everything stored about one user on one channel."""

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Literal
+from typing import Literal
 
 Pending = Literal["date", "city", "tense", "city_pick"]
-SCHEMA = 1
+SCHEMA = 2
+_ENCODER = json.JSONEncoder(separators=(",", ":"))  # built once (json.dumps builds one per call)
+_DECODER = json.JSONDecoder()
 
 
-@dataclass
+@dataclass(slots=True)
 class Session:
     expiry: date | None = None
     month_only: bool = False
@@ -22,25 +24,34 @@ class Session:
     city_candidates: list[str] = field(default_factory=list)
     pending: Pending | None = None
     tense: Literal["past", "future"] | None = None
+    saved_at: int = 0  # epoch seconds of the last save, kept by the engine
+
+    @property
+    def empty(self) -> bool:
+        """Nothing worth keeping: no slot, no pending question."""
+        return not (self.started or self.tense or self.city)
 
     @property
     def started(self) -> bool:
         return bool(self.expiry or self.city or self.pending or self.candidates or self.province)
 
     def to_json(self) -> str:
-        data: dict[str, Any] = {
-            "v": SCHEMA,
-            "expiry": self.expiry.isoformat() if self.expiry else None,
-            "month_only": self.month_only,
-            "candidates": [d.isoformat() for d in self.candidates],
-            "city": self.city,
-            "city_known": self.city_known,
-            "province": self.province,
-            "city_candidates": self.city_candidates,
-            "pending": self.pending,
-            "tense": self.tense,
-        }
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        """A positional JSON array, version first: it runs twice per message, so it is kept cheap."""
+        return _ENCODER.encode(
+            [
+                SCHEMA,
+                self.expiry.isoformat() if self.expiry else None,
+                self.month_only,
+                [d.isoformat() for d in self.candidates],
+                self.city,
+                self.city_known,
+                self.province,
+                self.city_candidates,
+                self.pending,
+                self.tense,
+                self.saved_at,
+            ]
+        )
 
     @classmethod
     def from_json(cls, document: str | None) -> Session:
@@ -48,13 +59,22 @@ class Session:
         if not document:
             return cls()
         try:
-            data = json.loads(document)
-            values = {k: v for k, v in data.items() if k in _FIELDS}
-            values["expiry"] = date.fromisoformat(values["expiry"]) if values.get("expiry") else None
-            values["candidates"] = [date.fromisoformat(d) for d in values.get("candidates", [])]
-            return cls(**values)
+            version, expiry, month_only, candidates, city, known, province, picks, pending, tense, at = (
+                _DECODER.decode(document)
+            )
+            if version != SCHEMA:
+                return cls()
+            return cls(
+                expiry=date.fromisoformat(expiry) if expiry else None,
+                month_only=bool(month_only),
+                candidates=[date.fromisoformat(d) for d in candidates],
+                city=city,
+                city_known=bool(known),
+                province=province,
+                city_candidates=list(picks),
+                pending=pending,
+                tense=tense,
+                saved_at=int(at),
+            )
         except (ValueError, TypeError, KeyError, AttributeError):
             return cls()
-
-
-_FIELDS = frozenset(f.name for f in fields(Session))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from bot.catalog.catalog import Catalog
 from bot.core.matching import make_matcher
@@ -29,11 +30,16 @@ class Reading:
 
 
 class Understanding:
-    def __init__(self, catalog: Catalog) -> None:
+    """Reads messages; built once at start-up because jieba's dictionary takes a second to load."""
+
+    def __init__(self, catalog: Catalog, memo_size: int = 20_000) -> None:
         self.cities = CityExtractor(catalog.places.to_places(), catalog.places.provinces())
         self.matcher = make_matcher(catalog.intents, catalog.faq, self.cities.vocabulary())
+        # Reading is a pure function of (text, today), and chat traffic repeats itself: quick-reply buttons,
+        # suggested questions, greetings and city names arrive verbatim from many users.
+        self.read = lru_cache(maxsize=memo_size)(self._read) if memo_size else self._read
 
-    def read(self, raw: str, today: date) -> Reading:
+    def _read(self, raw: str, today: date) -> Reading:
         text = normalize(raw)
         ranked = tuple(self.matcher.rank(text)) if text else ()
         best = ranked[0] if ranked and ranked[0].score >= self.matcher.threshold else None
