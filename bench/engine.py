@@ -62,9 +62,7 @@ def texts_from_content() -> tuple[list[str], list[str]]:
     """Realistic FAQ questions (the labelled set) and place names (every city, and the 18's districts)."""
     import yaml
 
-    questions = [
-        row["q"] for row in yaml.safe_load((ROOT / "tests/data/intent_questions.yaml").read_text("utf-8"))
-    ]
+    questions = [row["q"] for row in yaml.safe_load((ROOT / "tests/data/intent_questions.yaml").read_text("utf-8"))]
     places = yaml.safe_load((ROOT / "content/places.yaml").read_text("utf-8"))["provinces"]
     names = [c["name"] for p in places for c in p["cities"]]
     names += [d for p in places for c in p["cities"] for d in c.get("districts", [])]

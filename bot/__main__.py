@@ -14,7 +14,7 @@ from bot import __version__
 from bot.catalog.loader import default_content_dir, load_catalog
 from bot.cli.chat import ask, chat
 from bot.cli.replay import replay
-from bot.cli.runtime import catalog_or_exit, running_engine
+from bot.cli.runtime import catalog_or_exit, running
 from bot.core.clock import Clock, FixedClock, SystemClock
 from bot.core.errors import ContentError
 from bot.settings import Settings
@@ -52,6 +52,23 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("file", nargs="?", type=Path, help="transcript file (default: stdin)")
     p.add_argument("--today", type=_day, required=True, help="the date to compute with, YYYY-MM-DD")
     p.add_argument("--db", help="SQLite file (default: in memory, nothing kept)")
+
+    p = sub.add_parser("telegram", help="run the Telegram bot with long polling (TELEGRAM_BOT_TOKEN)")
+    p.add_argument("--db", help="SQLite file (default: $QIANZHU_DB)")
+    telegram = p.add_subparsers(dest="telegram_command")
+    hook = telegram.add_parser("set-webhook", help="register URL as the webhook, with TELEGRAM_WEBHOOK_SECRET")
+    hook.add_argument("url")
+
+    p = sub.add_parser("serve", help="serve the webhooks (/telegram, /wechat), /healthz and /metrics")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--db", help="SQLite file (default: $QIANZHU_DB)")
+
+    p = sub.add_parser("wechat", help="WeChat Official Account tools")
+    wechat = p.add_subparsers(dest="wechat_command", required=True)
+    menu = wechat.add_parser("menu", help="the custom menu")
+    menu_commands = menu.add_subparsers(dest="menu_command", required=True)
+    menu_commands.add_parser("push", help="validate content/menu.yaml and create the menu")
     return top
 
 
@@ -76,24 +93,46 @@ def content_check(directory: Path | None) -> int:
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "content":
         return content_check(args.dir)
+    if args.command == "wechat":
+        from bot.cli.wechat_cmd import push_menu
+
+        return await push_menu(settings)
+    if args.command == "telegram" and args.telegram_command == "set-webhook":
+        from bot.cli.telegram_cmd import set_webhook
+
+        return await set_webhook(settings, args.url)
     catalog = catalog_or_exit(settings.content_dir)
-    clock = _clock(args.today)
+    clock = _clock(getattr(args, "today", None))
+    if args.command == "telegram":
+        from bot.cli.telegram_cmd import run_polling
+
+        async with running(settings, catalog, args.db or settings.db, clock) as runtime:
+            return await run_polling(runtime)
+    if args.command == "serve":
+        from bot.cli.serve_cmd import serve
+
+        async with running(settings, catalog, args.db or settings.db, clock) as runtime:
+            return await serve(runtime, args.host, args.port)
     if args.command == "chat":
-        async with running_engine(catalog, args.db or settings.db, clock, settings.key_salt) as engine:
-            return await chat(engine, args.user, sys.stdin, sys.stdout)
+        async with running(settings, catalog, args.db or settings.db, clock) as runtime:
+            return await chat(runtime.engine, args.user, sys.stdin, sys.stdout)
     if args.command == "ask":
-        async with running_engine(catalog, args.db or "memory:", clock, settings.key_salt) as engine:
-            return await ask(engine, args.user, args.text)
-    async with running_engine(catalog, args.db or "memory:", clock, settings.key_salt) as engine:
+        async with running(settings, catalog, args.db or "memory:", clock) as runtime:
+            return await ask(runtime.engine, args.user, args.text)
+    async with running(settings, catalog, args.db or "memory:", clock) as runtime:
         if args.file is None:
-            return await replay(engine, sys.stdin, sys.stdout)
+            return await replay(runtime.engine, sys.stdin, sys.stdout)
         with args.file.open(encoding="utf-8") as lines:
-            return await replay(engine, lines, sys.stdout)
+            return await replay(runtime.engine, lines, sys.stdout)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 4
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return asyncio.run(run(args, settings))

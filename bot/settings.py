@@ -7,18 +7,51 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydantic import SecretStr
+
+TELEGRAM_API = "https://api.telegram.org/bot"
+WECHAT_API = "https://api.weixin.qq.com"
+
 
 def default_db_path() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "qianzhu" / "qianzhu.db"
 
 
+def _secret(env: Mapping[str, str], name: str) -> SecretStr | None:
+    value = env.get(name, "").strip()
+    return SecretStr(value) if value else None
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
+
+
 @dataclass(frozen=True)
 class Settings:
+    """Every setting; secrets are SecretStr, so printing the settings never shows them."""
+
     db: str
     content_dir: Path | None = None
     log_level: str = "WARNING"
-    key_salt: str = field(default="", repr=False)  # a secret: never printed
+    key_salt: SecretStr = field(default_factory=lambda: SecretStr(""))
+    telegram_token: SecretStr | None = None
+    telegram_api_base_url: str = TELEGRAM_API
+    telegram_webhook_secret: SecretStr | None = None
+    wechat_token: SecretStr | None = None
+    wechat_appid: str | None = None
+    wechat_appsecret: SecretStr | None = None
+    wechat_aes_key: SecretStr | None = None
+    wechat_aes_key_previous: SecretStr | None = None
+    wechat_api_base_url: str = WECHAT_API
+    wechat_reply_timeout: float = 4.0
+    wechat_timestamp_window: float = 300.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -28,5 +61,16 @@ class Settings:
             db=env.get("QIANZHU_DB") or str(default_db_path()),
             content_dir=Path(content) if content else None,
             log_level=env.get("QIANZHU_LOG_LEVEL", "WARNING").upper(),
-            key_salt=env.get("QIANZHU_KEY_SALT", ""),
+            key_salt=_secret(env, "QIANZHU_KEY_SALT") or SecretStr(""),
+            telegram_token=_secret(env, "TELEGRAM_BOT_TOKEN"),
+            telegram_api_base_url=env.get("TELEGRAM_API_BASE_URL") or TELEGRAM_API,
+            telegram_webhook_secret=_secret(env, "TELEGRAM_WEBHOOK_SECRET"),
+            wechat_token=_secret(env, "WECHAT_TOKEN"),
+            wechat_appid=env.get("WECHAT_APPID") or None,
+            wechat_appsecret=_secret(env, "WECHAT_APPSECRET"),
+            wechat_aes_key=_secret(env, "WECHAT_AES_KEY"),
+            wechat_aes_key_previous=_secret(env, "WECHAT_AES_KEY_PREVIOUS"),
+            wechat_api_base_url=(env.get("WECHAT_API_BASE_URL") or WECHAT_API).rstrip("/"),
+            wechat_reply_timeout=_number(env, "WECHAT_REPLY_TIMEOUT", 4.0),
+            wechat_timestamp_window=_number(env, "WECHAT_TIMESTAMP_WINDOW", 300.0),
         )

@@ -67,9 +67,7 @@ def rel_month_shift(word: str) -> int:
 # (~0.2 µs a character), so the punctuation every Chinese message contains is mapped first.
 _WIDE = {"，": ",", "？": "?", "！": "!", "：": ":", "；": ";", "（": "(", "）": ")", "\u3000": " "}
 # Traditional characters of date and tense words that a conversion may have missed, and ○ for 〇.
-_FOLD = dict(
-    zip("號個週後禮兩過還這國慶勞節將馬沒經剛會○", "号个周后礼两过还这国庆劳节将马没经刚会〇", strict=True)
-)
+_FOLD = dict(zip("號個週後禮兩過還這國慶勞節將馬沒經剛會○", "号个周后礼两过还这国庆劳节将马没经刚会〇", strict=True))
 _FOLD_CHARS = re.compile(f"[{''.join(_FOLD)}]")
 _WHITESPACE = re.compile(r"\s")
 _SPACE_BEFORE_UNIT = re.compile(rf"([0-9{CN}年月/.\-])\s+(?=[年月日号/.\-])")
@@ -116,9 +114,7 @@ OFFSET = re.compile(
     rf"(?<!期)(?<!期了)(?<![0-9{CN}百])(?P<n>{_COUNT})个?{_OFFSET_UNIT}(?P<dir>以前|之前|前|以后|之后|后)"
 )
 REMAINING = re.compile(rf"(?:还有|还剩下?|只剩下?|仅剩)(?P<n>{_COUNT}){_OFFSET_UNIT}{_DURATION_TAIL}")
-OVERDUE = re.compile(
-    rf"(?:过期|逾期|超期|(?:已经|已|都)超过)了?有?(?P<n>{_COUNT}){_OFFSET_UNIT}了?{_DURATION_TAIL}"
-)
+OVERDUE = re.compile(rf"(?:过期|逾期|超期|(?:已经|已|都)超过)了?有?(?P<n>{_COUNT}){_OFFSET_UNIT}了?{_DURATION_TAIL}")
 HOLIDAY = re.compile(
     rf"(?:{_REL_YEAR}的?)?(?P<h>元旦|国庆|劳动节|春节|(?<![0-9{CN}])五一"
     r"(?=劳动|节|假|前|后|之|以|期间|那|当天|放假|左右|[,.!?;:、。\s]|$))"

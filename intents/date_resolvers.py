@@ -50,9 +50,7 @@ def _shift(match: re.Match[str], context: Context, sign: int) -> DateFinding | N
     if amount is None:
         return None
     count, kind = amount
-    shifted = (
-        add_days(context.today, sign * count) if kind == "d" else add_months(context.today, sign * count)
-    )
+    shifted = add_days(context.today, sign * count) if kind == "d" else add_months(context.today, sign * count)
     return resolved(match, context, shifted)
 
 

@@ -25,10 +25,7 @@ def _alternatives(*parts: str) -> re.Pattern[str]:
 # Imminent or negated lapses: 快到期了, 马上就要过期, 还有3天, 还没过期. They are blanked out before
 # the other cues are searched, so the 了 in 快过期了 is not read as a past tense.
 _FUTURE = _alternatives(
-    *(
-        f"{prefix}{_LAPSE}了?"
-        for prefix in ("快要?", "就要", "将要", "即将", "马上就?要?", "要(?<![需想只]要)")
-    ),
+    *(f"{prefix}{_LAPSE}了?" for prefix in ("快要?", "就要", "将要", "即将", "马上就?要?", "要(?<![需想只]要)")),
     "即将",
     "马上",
     *(f"{word}(?:不到)?{_COUNT}{_UNIT}" for word in ("还有", "还剩下?", "只剩下?", "仅剩")),
@@ -52,9 +49,7 @@ _OFFSET = re.compile(rf"{_COUNT}{_UNIT}(?P<dir>以前|之前|前|以后|之后|�
 _WEAK_PAST = _alternatives(
     "昨天", "昨日", "大前天", "前(?<![以之然最往提目]前)天", f"上(?<!一上)上?个?{_PERIOD}", "去年", "前年"
 )
-_WEAK_FUTURE = _alternatives(
-    "明天", "明日", "后(?<![以之然最往落]后)天", f"下(?<!一下)下?个?{_PERIOD}", "明年", "后年"
-)
+_WEAK_FUTURE = _alternatives("明天", "明日", "后(?<![以之然最往落]后)天", f"下(?<!一下)下?个?{_PERIOD}", "明年", "后年")
 _MAYBE_FUTURE = _alternatives(
     "到期(?!了)", *(f"{word}(?:到|至|截止)" for word in ("有效期", "宽限期", "期限")), "截止", "期满"
 )

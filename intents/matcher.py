@@ -105,9 +105,7 @@ class IntentMatcher:
                 scores[index] = scores.get(index, 0.0) + weight
         best = sorted(scores, key=lambda i: (-scores[i], -self._rules[i].priority, i))[:limit]
         return [
-            IntentMatch(
-                self._rules[i].id, scores[i], tuple(sorted(k for k in self._rules[i].keywords if k in terms))
-            )
+            IntentMatch(self._rules[i].id, scores[i], tuple(sorted(k for k in self._rules[i].keywords if k in terms)))
             for i in best
         ]
 

@@ -145,9 +145,7 @@ def build(wheel_dir: Path) -> list[dict[str, Any]]:
                 )
                 for c in children
             ]
-        provinces.append(
-            {"name": short, "full_name": full, "aliases": PROVINCE_ALIASES[short], "cities": cities}
-        )
+        provinces.append({"name": short, "full_name": full, "aliases": PROVINCE_ALIASES[short], "cities": cities})
     return provinces
 
 

@@ -262,13 +262,9 @@ def test_hand_added_aliases(places_file: PlacesFile) -> None:
 def test_model_rejects_unknown_keys_and_duplicates() -> None:
     city = {"name": "广州", "full_name": "广州市"}
     with pytest.raises(ValidationError, match="extra"):
-        PlacesFile.model_validate(
-            {"provinces": [{"name": "广东", "full_name": "广东省", "cities": [city]}], "x": 1}
-        )
+        PlacesFile.model_validate({"provinces": [{"name": "广东", "full_name": "广东省", "cities": [city]}], "x": 1})
     with pytest.raises(ValidationError, match="duplicate city names: 广州"):
-        PlacesFile.model_validate(
-            {"provinces": [{"name": "广东", "full_name": "广东省", "cities": [city, city]}]}
-        )
+        PlacesFile.model_validate({"provinces": [{"name": "广东", "full_name": "广东省", "cities": [city, city]}]})
     with pytest.raises(ValidationError, match="short form"):
         PlacesFile.model_validate(
             {

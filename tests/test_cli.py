@@ -15,9 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CONTENT = ROOT / "content"
 
 
-def qianzhu(
-    *args: str, stdin: str = "", env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
+def qianzhu(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
@@ -43,9 +41,7 @@ def test_chat_reads_piped_stdin_and_exits_zero_at_eof(db: str) -> None:
 
 
 def test_chat_numbers_pick_quick_replies(db: str) -> None:
-    result = qianzhu(
-        "chat", "--db", db, "--today", "2026-11-26", stdin="签注过期了怎么办\n10月20日过期了\n2\n"
-    )
+    result = qianzhu("chat", "--db", db, "--today", "2026-11-26", stdin="签注过期了怎么办\n10月20日过期了\n2\n")
     assert result.returncode == 0, result.stderr
     assert "  2) 上海" in result.stdout
     assert "【上海｜" in result.stdout
@@ -113,9 +109,7 @@ def test_replay_writes_one_json_line_per_input_line(tmp_path: Path) -> None:
         {"user": "b", "text": "上个月底过期的"},
         {"user": "a", "text": "办签注收费吗"},
     ]
-    transcript.write_text(
-        "\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n", encoding="utf-8"
-    )
+    transcript.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n", encoding="utf-8")
     result = qianzhu("replay", str(transcript), "--today", "2026-11-26")
     assert result.returncode == 0, result.stderr
     out = [json.loads(line) for line in result.stdout.splitlines()]

@@ -143,9 +143,7 @@ async def test_a_visitor_who_only_asks_questions_leaves_nothing_stored(engine: E
     assert await engine.store.load(conversation_key("test", "u1")) is None
 
 
-async def test_an_unchanged_session_is_saved_again_only_to_keep_it_alive(
-    engine: Engine, clock: FixedClock
-) -> None:
+async def test_an_unchanged_session_is_saved_again_only_to_keep_it_alive(engine: Engine, clock: FixedClock) -> None:
     key = conversation_key("test", "u1")
     await engine.handle(say("我在上海"))
     first = await engine.store.load(key)

@@ -108,15 +108,11 @@ def test_every_canonical_question_matches_its_own_entry(content: Content, matche
     assert not wrong, f"canonical questions that do not match their own entry: {wrong}"
 
 
-def test_labelled_set_covers_every_intent(
-    content: Content, questions: list[Labelled], intent_ids: set[str]
-) -> None:
+def test_labelled_set_covers_every_intent(content: Content, questions: list[Labelled], intent_ids: set[str]) -> None:
     counts = Counter(item.intent for item in questions)
     unknown = sorted(str(label) for label in counts if label is not None and label not in intent_ids)
     assert not unknown, f"labels that are not intents: {unknown}"
-    thin = {
-        f"faq.{e.id}": counts[f"faq.{e.id}"] for e in content.faq.faq if counts[f"faq.{e.id}"] < MIN_PER_FAQ
-    }
+    thin = {f"faq.{e.id}": counts[f"faq.{e.id}"] for e in content.faq.faq if counts[f"faq.{e.id}"] < MIN_PER_FAQ}
     assert not thin, f"FAQ entries labelled fewer than {MIN_PER_FAQ} times: {thin}"
     assert counts["flow.expired"] >= MIN_FLOW, f"flow.expired is labelled only {counts['flow.expired']} times"
     assert counts[None] >= MIN_NULL, f"only {counts[None]} out-of-domain (null) lines"

@@ -142,9 +142,7 @@ async def test_garbage_file_is_refused_and_left_byte_for_byte(tmp_path: Path, cl
     assert files_in(tmp_path) == ["state.db"]  # no -wal or -shm left behind either
 
 
-async def test_truncated_database_is_refused_and_left_byte_for_byte(
-    tmp_path: Path, clock: FixedClock
-) -> None:
+async def test_truncated_database_is_refused_and_left_byte_for_byte(tmp_path: Path, clock: FixedClock) -> None:
     path = tmp_path / "state.db"
     store = await SqliteStore.open(path, clock)
     for i in range(500):
@@ -194,9 +192,7 @@ async def test_empty_file_becomes_a_store(tmp_path: Path, clock: FixedClock) -> 
         await store.close()
 
 
-async def test_locked_database_gives_store_unavailable_then_recovers(
-    tmp_path: Path, clock: FixedClock
-) -> None:
+async def test_locked_database_gives_store_unavailable_then_recovers(tmp_path: Path, clock: FixedClock) -> None:
     path = tmp_path / "state.db"
     store = await SqliteStore.open(path, clock, busy_timeout=0.2)
     try:

@@ -33,9 +33,7 @@ def test_wheel_installs_and_answers_outside_the_checkout(tmp_path: Path) -> None
     # Third-party dependencies come from the test environment (no network needed); our own code only
     # from the wheel: a plain path line in a .pth file adds the folder but runs none of its .pth files,
     # so the editable install of the checkout stays invisible.
-    site = run(
-        python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])", cwd=tmp_path
-    ).strip()
+    site = run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])", cwd=tmp_path).strip()
     Path(site, "test-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
     run(python, "-m", "pip", "install", "--no-deps", "--no-index", "--quiet", wheel, cwd=tmp_path)
 

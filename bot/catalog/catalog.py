@@ -115,9 +115,7 @@ class Catalog:
         def first(name: str) -> Any:
             return next((value for _, layer in layers if (value := getattr(layer, name)) is not None), None)
 
-        grace_level: Level = next(
-            (level for level, layer in layers if layer.grace_days is not None), "national"
-        )
+        grace_level: Level = next((level for level, layer in layers if layer.grace_days is not None), "national")
         cancel: Fact | None = first("cancel_after")
         channels: list[Channel] = first("channels") or national.channels
         rule_source: str = first("rule_source") or national.rule_source
@@ -136,9 +134,7 @@ class Catalog:
 
     def _cite(self, fact: Fact) -> Cited:
         source = self.sources[fact.source]
-        return Cited(
-            fact.value, fact.unit, fact.source, source.title, source.confidence, source.url, fact.note
-        )
+        return Cited(fact.value, fact.unit, fact.source, source.title, source.confidence, source.url, fact.note)
 
 
 CONFIDENCE_LABELS = {"high": "高", "medium": "中", "medium-low": "中低", "low": "低", "unverified": "未核实"}

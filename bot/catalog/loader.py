@@ -107,9 +107,7 @@ def _cross_check(
     for where, keywords in keyword_owners:
         for keyword in keywords:
             if keyword in variants:
-                raise ContentError(
-                    f"{d}/{where}.keywords.{keyword}: is a synonym of {variants[keyword]!r}; use that"
-                )
+                raise ContentError(f"{d}/{where}.keywords.{keyword}: is a synonym of {variants[keyword]!r}; use that")
     for e in faq.faq:
         _check_source(str(d / "faq.yaml"), f"faq.{e.id}.source", e.source, sources)
     rule_items = [("national", rules.national)] + [(f"provinces.{k}", v) for k, v in rules.provinces.items()]
@@ -129,13 +127,9 @@ def _cross_check(
             raise ContentError(f"{d / 'rules.yaml'}: field cities.{city}: not a city in places.yaml")
     for province in rules.provinces:
         if province not in places.provinces():
-            raise ContentError(
-                f"{d / 'rules.yaml'}: field provinces.{province}: not a province in places.yaml"
-            )
+            raise ContentError(f"{d / 'rules.yaml'}: field provinces.{province}: not a province in places.yaml")
     for case_id, case in cases.cases.items():
-        _check_source(
-            str(d / "cases.yaml"), f"cases.{case_id}.processing.source", case.processing.source, sources
-        )
+        _check_source(str(d / "cases.yaml"), f"cases.{case_id}.processing.source", case.processing.source, sources)
         for field in ("summary", "deadline_line", "no_deadline_line"):
             text = getattr(case, field)
             if text is not None:

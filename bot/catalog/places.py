@@ -50,9 +50,7 @@ class PlacesFile(_Frozen):
         return self
 
     def to_places(self) -> list[Place]:
-        return [
-            Place(c.name, c.full_name, p.name, c.aliases, c.districts) for p in self.entries for c in p.cities
-        ]
+        return [Place(c.name, c.full_name, p.name, c.aliases, c.districts) for p in self.entries for c in p.cities]
 
     def provinces(self) -> dict[str, list[str]]:
         """Province short name -> the short names of its cities."""

@@ -1,10 +1,11 @@
-"""Builds the engine for the command-line tools and turns start-up failures into clear exits."""
+"""Builds the running parts for every command and turns start-up failures into clear exits."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from bot.catalog.catalog import Catalog
@@ -12,10 +13,14 @@ from bot.catalog.loader import load_catalog
 from bot.core.clock import Clock
 from bot.core.engine import Engine
 from bot.core.errors import ContentError, StoreError
+from bot.metrics import Metrics
+from bot.settings import Settings
+from bot.store.extras import Stores
 from bot.store.factory import open_store
 
 EXIT_CONTENT = 2
 EXIT_STORE = 3
+EXIT_CONFIG = 4
 
 
 class StartupFailed(SystemExit):
@@ -33,15 +38,27 @@ def catalog_or_exit(content_dir: Path | None) -> Catalog:
         raise StartupFailed(EXIT_CONTENT, f"内容文件有误，无法启动 / content error: {exc}") from exc
 
 
+@dataclass(frozen=True)
+class Runtime:
+    """What a command runs with: settings, content, clock, store, metrics and the engine."""
+
+    settings: Settings
+    catalog: Catalog
+    clock: Clock
+    store: Stores
+    metrics: Metrics
+    engine: Engine
+
+
 @asynccontextmanager
-async def running_engine(
-    catalog: Catalog, db: str, clock: Clock, key_salt: str = ""
-) -> AsyncIterator[Engine]:
+async def running(settings: Settings, catalog: Catalog, db: str, clock: Clock) -> AsyncIterator[Runtime]:
     try:
         store = await open_store(db, clock)
     except StoreError as exc:
         raise StartupFailed(EXIT_STORE, f"无法打开数据库 / store error: {exc}") from exc
+    metrics = Metrics()
+    engine = Engine(catalog, store, clock, settings.key_salt.get_secret_value(), observer=metrics.observe_turn)
     try:
-        yield Engine(catalog, store, clock, key_salt)
+        yield Runtime(settings, catalog, clock, store, metrics, engine)
     finally:
         await store.close()

@@ -38,14 +38,10 @@ class Dialog:
         self.catalog = catalog
         self.understanding = understanding
         self.processing: dict[Case, Processing] = {
-            case_id: Processing(
-                c.processing.min_workdays, c.processing.max_workdays, c.processing.wait_months_first
-            )
+            case_id: Processing(c.processing.min_workdays, c.processing.max_workdays, c.processing.wait_months_first)
             for case_id, c in catalog.cases.items()
         }
-        self._commands = {
-            word.lower(): name for name, words in catalog.prompts.commands.items() for word in words
-        }
+        self._commands = {word.lower(): name for name, words in catalog.prompts.commands.items() for word in words}
         # Verdicts are pure functions of (expiry, city, today): many users share them on any one day.
         self._renderer = VerdictRenderer(catalog)
         self._verdict = lru_cache(maxsize=16_384)(self._compute_verdict)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from datetime import timedelta
 
 from bot.catalog.catalog import Catalog
@@ -15,6 +17,7 @@ from bot.core.understanding import Understanding
 from bot.store.base import Store
 
 log = logging.getLogger(__name__)
+Observer = Callable[[str, str, float], None]  # (channel, intent, seconds), e.g. Metrics.observe_turn
 TOUCH = timedelta(minutes=10)  # an unchanged session is saved again at most this often
 
 
@@ -22,23 +25,41 @@ class Engine:
     """Loads a user's session, runs the dialog, saves the session; one user's turns never overlap."""
 
     def __init__(
-        self, catalog: Catalog, store: Store, clock: Clock, key_salt: str = "", dialog: Dialog | None = None
+        self,
+        catalog: Catalog,
+        store: Store,
+        clock: Clock,
+        key_salt: str = "",
+        dialog: Dialog | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self.catalog = catalog
         self.store = store
         self.clock = clock
         self.dialog = dialog or Dialog(catalog, Understanding(catalog))
+        self.observer = observer
         self._salt = key_salt
 
-    def with_store(self, store: Store, clock: Clock) -> Engine:
+    def with_store(self, store: Store, clock: Clock, observer: Observer | None = None) -> Engine:
         """Another engine on the same (expensive to build) understanding, with its own store and clock."""
-        return Engine(self.catalog, store, clock, self._salt, self.dialog)
+        return Engine(self.catalog, store, clock, self._salt, self.dialog, observer)
+
+    def key(self, channel: str, user_id: str) -> str:
+        """The pseudonymous key under which a user's state is stored."""
+        return conversation_key(channel, user_id, self._salt)
 
     async def handle(self, message: Message) -> list[Reply]:
         return (await self.handle_turn(message)).replies
 
     async def handle_turn(self, message: Message) -> Turn:
         """Like `handle`, with the intent and state that the replay tool reports."""
+        started = time.perf_counter()
+        turn = await self._turn(message)
+        if self.observer is not None:
+            self.observer(message.channel, turn.intent, time.perf_counter() - started)
+        return turn
+
+    async def _turn(self, message: Message) -> Turn:
         key = conversation_key(message.channel, message.user_id, self._salt)
         try:
             async with self.store.lock(key):

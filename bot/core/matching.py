@@ -15,9 +15,7 @@ def intent_rules(intents: IntentsFile, faq: Iterable[FaqEntry]) -> list[IntentRu
     return rules
 
 
-def make_matcher(
-    intents: IntentsFile, faq: Iterable[FaqEntry], extra_vocabulary: Iterable[str] = ()
-) -> IntentMatcher:
+def make_matcher(intents: IntentsFile, faq: Iterable[FaqEntry], extra_vocabulary: Iterable[str] = ()) -> IntentMatcher:
     """The matcher with a jieba dictionary made of every keyword, synonym and place name."""
     rules = intent_rules(intents, faq)
     words = set(extra_vocabulary) | set(intents.synonyms)

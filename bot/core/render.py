@@ -51,9 +51,7 @@ class VerdictRenderer:
             "window_start": fmt_date(verdict.window_start),
             "days_over": verdict.days_over,
         }
-        deadline_line = (
-            case.deadline_line if verdict.deadline else (case.no_deadline_line or case.deadline_line)
-        )
+        deadline_line = case.deadline_line if verdict.deadline else (case.no_deadline_line or case.deadline_line)
         exact = verdict.collect_from.exact and verdict.collect_to.exact
         middle, tail = self._static_parts(verdict.case, rule)
         return "\n".join(

@@ -59,8 +59,8 @@ class Session:
         if not document:
             return cls()
         try:
-            version, expiry, month_only, candidates, city, known, province, picks, pending, tense, at = (
-                _DECODER.decode(document)
+            version, expiry, month_only, candidates, city, known, province, picks, pending, tense, at = _DECODER.decode(
+                document
             )
             if version != SCHEMA:
                 return cls()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bot.core.clock import Clock
 from bot.core.errors import StoreError
-from bot.store.base import Store
+from bot.store.extras import Stores
 from bot.store.memory import MemoryStore
 from bot.store.sqlite import SqliteStore
 
@@ -16,7 +16,7 @@ MEMORY_URL = "memory:"
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):")  # two letters or more, so "C:\x.db" stays a path
 
 
-async def open_store(url_or_path: str | None, clock: Clock) -> Store:
+async def open_store(url_or_path: str | None, clock: Clock) -> Stores:
     """None → SQLite at `data/qianzhu.db`; a path → SQLite there; "memory:" → an in-process store."""
     if url_or_path is None or not url_or_path.strip():
         return await SqliteStore.open(DEFAULT_PATH, clock)

@@ -9,11 +9,12 @@ from bot.core.clock import Clock
 from bot.core.errors import StoreError
 from bot.store.base import SESSION_TTL
 from bot.store.locks import KeyedLocks
+from bot.store.memory_extras import MemoryExtras
 
 SWEEP_INTERVAL = timedelta(hours=1)
 
 
-class MemoryStore:
+class MemoryStore(MemoryExtras):
     """Keeps documents in a dict; each expires `ttl` after its last save."""
 
     def __init__(self, clock: Clock, ttl: timedelta = SESSION_TTL) -> None:
@@ -25,6 +26,7 @@ class MemoryStore:
         self._locks = KeyedLocks()
         self._last_sweep = clock.now()
         self._closed = False
+        self._init_extras()
 
     def __len__(self) -> int:
         """How many documents are held, expired ones included until they are dropped."""
@@ -49,8 +51,10 @@ class MemoryStore:
         self._documents[key] = (document, now)
 
     async def delete(self, key: str) -> None:
+        """Deletes the key's document and its reminders."""
         self._check_open()
         self._documents.pop(key, None)
+        self._drop_key(key)
 
     def lock(self, key: str) -> AbstractAsyncContextManager[None]:
         return self._locks.lock(key)

@@ -15,6 +15,7 @@ from bot.core.clock import Clock
 from bot.core.errors import StoreCorrupt, StoreError, StoreUnavailable
 from bot.store.base import SESSION_TTL
 from bot.store.locks import KeyedLocks
+from bot.store.sqlite_extras import EXTRA_SCHEMA, SqliteExtras
 
 SCHEMA_VERSION = 1
 PURGE_INTERVAL = timedelta(hours=1)
@@ -44,9 +45,7 @@ def _corrupt(path: str, detail: str) -> StoreCorrupt:
 
 def _translate(exc: sqlite3.Error | ValueError, path: str) -> StoreError:
     """Maps a sqlite3 error onto the project's store errors."""
-    if isinstance(
-        exc, ValueError
-    ):  # sqlite3.ProgrammingError's cousin: "Cannot operate on a closed database"
+    if isinstance(exc, ValueError):  # sqlite3.ProgrammingError's cousin: "Cannot operate on a closed database"
         return StoreError(f"the store {path} is closed")
     code = getattr(exc, "sqlite_errorname", None) or ""
     if code.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")):
@@ -58,7 +57,7 @@ def _translate(exc: sqlite3.Error | ValueError, path: str) -> StoreError:
     return StoreError(f"the store {path} failed: {exc} ({code or type(exc).__name__})")
 
 
-class SqliteStore:
+class SqliteStore(SqliteExtras):
     """Documents in a `documents` table; each expires `ttl` after its last save.
 
     Create it with `await SqliteStore.open(...)`. Every statement runs in autocommit mode, so a save is one
@@ -71,9 +70,7 @@ class SqliteStore:
     never blocks on another process and statements keep their order.
     """
 
-    def __init__(
-        self, conn: sqlite3.Connection, path: str, clock: Clock, ttl: timedelta, busy_timeout: float
-    ):
+    def __init__(self, conn: sqlite3.Connection, path: str, clock: Clock, ttl: timedelta, busy_timeout: float):
         self._conn: sqlite3.Connection | None = conn
         self._path = path
         self._clock = clock
@@ -128,7 +125,9 @@ class SqliteStore:
         await self._run(_UPSERT, (key, document, now.timestamp()))
 
     async def delete(self, key: str) -> None:
+        """Deletes the key's document and its reminders."""
         await self._run("DELETE FROM documents WHERE key = ?", (key,))
+        await self._run("DELETE FROM reminders WHERE key = ?", (key,))
 
     def lock(self, key: str) -> AbstractAsyncContextManager[None]:
         return self._locks.lock(key)
@@ -137,9 +136,8 @@ class SqliteStore:
         """Deletes expired documents (an indexed range delete, on the worker) and returns how many went."""
         now = self._clock.now()
         cutoff = ((now - self._ttl).timestamp(),)
-        removed = await self._on_worker(
-            lambda: self._execute("DELETE FROM documents WHERE updated_at <= ?", cutoff)[1]
-        )
+        removed = await self._on_worker(lambda: self._execute("DELETE FROM documents WHERE updated_at <= ?", cutoff)[1])
+        await self._on_worker(lambda: self._execute("DELETE FROM once WHERE expires_at <= ?", (now.timestamp(),)))
         self._last_purge = now
         return removed
 
@@ -186,6 +184,8 @@ class SqliteStore:
         if not tables:
             for statement in _SCHEMA:
                 self._execute(statement)
+        for statement in EXTRA_SCHEMA:  # added after version 1 shipped; harmless to repeat
+            self._execute(statement)
         cutoff = ((self._clock.now() - self._ttl).timestamp(),)
         self._execute("DELETE FROM documents WHERE updated_at <= ?", cutoff)
         self._last_purge = self._clock.now()
@@ -201,19 +201,26 @@ class SqliteStore:
             raise _translate(exc, self._path) from exc
 
     async def _run(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[Any]:
+        return (await self._statement(sql, parameters))[0]
+
+    async def _change(self, sql: str, parameters: tuple[Any, ...] = ()) -> int:
+        """Runs a write and returns how many rows it changed."""
+        return (await self._statement(sql, parameters))[1]
+
+    async def _statement(self, sql: str, parameters: tuple[Any, ...]) -> tuple[list[Any], int]:
         if self._queued == 0:
             try:
-                return self._execute(sql, parameters)[0]
+                return self._execute(sql, parameters)
             except StoreUnavailable:
                 pass  # locked by another connection: wait for it on the worker instead
         return await self._on_worker(lambda: self._patient(sql, parameters))
 
-    def _patient(self, sql: str, parameters: tuple[Any, ...]) -> list[Any]:
+    def _patient(self, sql: str, parameters: tuple[Any, ...]) -> tuple[list[Any], int]:
         """On the worker: the statement with the full busy timeout."""
         assert self._conn is not None
         self._conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
         try:
-            return self._execute(sql, parameters)[0]
+            return self._execute(sql, parameters)
         finally:
             with suppress(sqlite3.Error):
                 self._conn.execute("PRAGMA busy_timeout = 0")

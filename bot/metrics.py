@@ -1,0 +1,86 @@
+"""Prometheus metrics in the text exposition format, without a client library."""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+
+DEFAULT_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+def _labels(names: Sequence[str], values: Sequence[str]) -> str:
+    if not names:
+        return ""
+    escaped = (v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") for v in values)
+    return "{" + ",".join(f'{n}="{v}"' for n, v in zip(names, escaped, strict=True)) + "}"
+
+
+class Counter:
+    def __init__(self, name: str, help_text: str, labelnames: Sequence[str] = ()) -> None:
+        self.name, self.help, self.labelnames = name, help_text, tuple(labelnames)
+        self._values: dict[tuple[str, ...], float] = {}
+
+    def inc(self, *labels: str, amount: float = 1.0) -> None:
+        self._values[labels] = self._values.get(labels, 0.0) + amount
+
+    def value(self, *labels: str) -> float:
+        return self._values.get(labels, 0.0)
+
+    def render(self) -> list[str]:
+        lines = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} counter"]
+        lines += [f"{self.name}{_labels(self.labelnames, k)} {v:g}" for k, v in sorted(self._values.items())]
+        return lines
+
+
+class Histogram:
+    def __init__(
+        self,
+        name: str,
+        help_text: str,
+        labelnames: Sequence[str] = (),
+        buckets: Sequence[float] = DEFAULT_BUCKETS,
+    ):
+        self.name, self.help, self.labelnames = name, help_text, tuple(labelnames)
+        self.buckets = tuple(sorted(buckets))
+        self._series: dict[tuple[str, ...], tuple[list[int], list[float]]] = {}  # counts per bucket, [sum]
+
+    def observe(self, seconds: float, *labels: str) -> None:
+        counts, total = self._series.setdefault(labels, ([0] * (len(self.buckets) + 1), [0.0]))
+        counts[bisect.bisect_left(self.buckets, seconds)] += 1
+        total[0] += seconds
+
+    def render(self) -> list[str]:
+        lines = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} histogram"]
+        for labels, (counts, total) in sorted(self._series.items()):
+            running = 0
+            for bound, count in zip((*self.buckets, float("inf")), counts, strict=True):
+                running += count
+                le = "+Inf" if bound == float("inf") else f"{bound:g}"
+                lines.append(f"{self.name}_bucket{_labels((*self.labelnames, 'le'), (*labels, le))} {running}")
+            lines.append(f"{self.name}_sum{_labels(self.labelnames, labels)} {total[0]:.6f}")
+            lines.append(f"{self.name}_count{_labels(self.labelnames, labels)} {running}")
+        return lines
+
+
+class Metrics:
+    """The bot's metrics; the engine reports each handled message through `observe_turn`."""
+
+    def __init__(self) -> None:
+        self.messages = Counter("qianzhu_messages_total", "Messages handled by the engine.", ("channel", "intent"))
+        self.handling = Histogram("qianzhu_handling_seconds", "Time to handle one message.", ("channel",))
+        self.retries = Counter(
+            "qianzhu_duplicate_deliveries_total",
+            "Repeated deliveries answered from the once-only record.",
+            ("channel",),
+        )
+        self.errors = Counter("qianzhu_channel_errors_total", "Errors at a channel edge.", ("channel", "kind"))
+
+    def observe_turn(self, channel: str, intent: str, seconds: float) -> None:
+        self.messages.inc(channel, intent)
+        self.handling.observe(seconds, channel)
+
+    def render(self) -> str:
+        lines: list[str] = []
+        for metric in (self.messages, self.handling, self.retries, self.errors):
+            lines += metric.render()
+        return "\n".join(lines) + "\n"

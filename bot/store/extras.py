@@ -1,0 +1,75 @@
+"""What the channels keep beside sessions: scheduled reminders and once-only records for retried deliveries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    """One message to send at `due_at` (aware). `address` says where (a Telegram chat id): never log it."""
+
+    id: int
+    key: str
+    channel: str
+    address: str
+    due_at: datetime
+    text: str
+
+
+class ReminderStore(Protocol):
+    """Reminders live beside the sessions, so they survive restarts.
+
+    Delivery is at most once: a sender claims a reminder (pending -> claimed, atomically) before sending it
+    and deletes it afterwards, so a crash right after sending never sends it twice.
+    """
+
+    async def add_reminders(
+        self, key: str, channel: str, address: str, items: Sequence[tuple[datetime, str]]
+    ) -> list[Reminder]:
+        """Replaces the key's pending reminders with these."""
+        ...
+
+    async def reminders_for(self, key: str) -> list[Reminder]: ...
+
+    async def cancel_reminders(self, key: str) -> int: ...
+
+    async def due_reminders(self, now: datetime, limit: int = 100) -> list[Reminder]: ...
+
+    async def claim_reminder(self, reminder_id: int) -> bool: ...
+
+    async def finish_reminder(self, reminder_id: int) -> None: ...
+
+
+class OnceStore(Protocol):
+    """Records that make a retried delivery run once: the first claim wins, later ones read its result."""
+
+    async def claim_once(self, key: str, ttl: timedelta) -> bool:
+        """True for the first claim of `key` within `ttl`; False while that claim or its result lives."""
+        ...
+
+    async def finish_once(self, key: str, result: str, ttl: timedelta) -> None: ...
+
+    async def once_result(self, key: str) -> str | None:
+        """The result of a finished claim, or None while it is still running (or unknown)."""
+        ...
+
+
+class Stores(ReminderStore, OnceStore, Protocol):
+    """Everything a running bot keeps: sessions (Store) plus reminders and once-only records."""
+
+    async def load(self, key: str) -> str | None: ...
+
+    async def save(self, key: str, document: str) -> None: ...
+
+    async def delete(self, key: str) -> None: ...
+
+    def lock(self, key: str) -> AbstractAsyncContextManager[None]: ...
+
+    async def ping(self) -> bool: ...
+
+    async def close(self) -> None: ...

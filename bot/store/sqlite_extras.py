@@ -1,0 +1,89 @@
+"""Reminders and once-only records in the SQLite store (a mixin of SqliteStore)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.core.clock import Clock
+from bot.store.extras import Reminder
+
+EXTRA_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS reminders (id INTEGER PRIMARY KEY, key TEXT NOT NULL, channel TEXT NOT NULL, "
+    "address TEXT NOT NULL, due_at REAL NOT NULL, text TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'pending')",
+    "CREATE INDEX IF NOT EXISTS reminders_due ON reminders (state, due_at)",
+    "CREATE INDEX IF NOT EXISTS reminders_key ON reminders (key)",
+    "CREATE TABLE IF NOT EXISTS once (key TEXT PRIMARY KEY, result TEXT, expires_at REAL NOT NULL) WITHOUT ROWID",
+)
+_COLUMNS = "id, key, channel, address, due_at, text"
+
+
+def _reminder(row: Sequence[Any]) -> Reminder:
+    return Reminder(int(row[0]), row[1], row[2], row[3], datetime.fromtimestamp(row[4], UTC), row[5])
+
+
+class SqliteExtras:
+    _clock: Clock
+
+    async def _run(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[Any]:
+        raise NotImplementedError
+
+    async def _change(self, sql: str, parameters: tuple[Any, ...] = ()) -> int:
+        raise NotImplementedError
+
+    async def add_reminders(
+        self, key: str, channel: str, address: str, items: Sequence[tuple[datetime, str]]
+    ) -> list[Reminder]:
+        await self.cancel_reminders(key)
+        for due_at, text in items:
+            await self._run(
+                "INSERT INTO reminders (key, channel, address, due_at, text) VALUES (?, ?, ?, ?, ?)",
+                (key, channel, address, due_at.timestamp(), text),
+            )
+        return await self.reminders_for(key)
+
+    async def reminders_for(self, key: str) -> list[Reminder]:
+        rows = await self._run(
+            f"SELECT {_COLUMNS} FROM reminders WHERE key = ? AND state = 'pending' ORDER BY due_at", (key,)
+        )
+        return [_reminder(row) for row in rows]
+
+    async def cancel_reminders(self, key: str) -> int:
+        return await self._change("DELETE FROM reminders WHERE key = ? AND state = 'pending'", (key,))
+
+    async def due_reminders(self, now: datetime, limit: int = 100) -> list[Reminder]:
+        rows = await self._run(
+            f"SELECT {_COLUMNS} FROM reminders WHERE state = 'pending' AND due_at <= ? ORDER BY due_at LIMIT ?",
+            (now.timestamp(), limit),
+        )
+        return [_reminder(row) for row in rows]
+
+    async def claim_reminder(self, reminder_id: int) -> bool:
+        changed = await self._change(
+            "UPDATE reminders SET state = 'claimed' WHERE id = ? AND state = 'pending'", (reminder_id,)
+        )
+        return changed == 1
+
+    async def finish_reminder(self, reminder_id: int) -> None:
+        await self._run("DELETE FROM reminders WHERE id = ?", (reminder_id,))
+
+    async def claim_once(self, key: str, ttl: timedelta) -> bool:
+        now = self._clock.now()
+        changed = await self._change(
+            "INSERT INTO once (key, result, expires_at) VALUES (?, NULL, ?) "
+            "ON CONFLICT (key) DO UPDATE SET result = NULL, expires_at = excluded.expires_at "
+            "WHERE once.expires_at <= ?",
+            (key, (now + ttl).timestamp(), now.timestamp()),
+        )
+        return changed == 1
+
+    async def finish_once(self, key: str, result: str, ttl: timedelta) -> None:
+        expires = (self._clock.now() + ttl).timestamp()
+        await self._run("UPDATE once SET result = ?, expires_at = ? WHERE key = ?", (result, expires, key))
+
+    async def once_result(self, key: str) -> str | None:
+        rows = await self._run(
+            "SELECT result FROM once WHERE key = ? AND expires_at > ?", (key, self._clock.now().timestamp())
+        )
+        return str(rows[0][0]) if rows and rows[0][0] is not None else None
