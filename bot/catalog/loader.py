@@ -50,7 +50,8 @@ def default_content_dir() -> Path:
     return bundled if bundled.is_dir() else here.parent / "content"
 
 
-def _read(directory: Path, name: str, model: type[M]) -> M:
+def read_model(directory: Path, name: str, model: type[M]) -> M:
+    """One content file through its model; a ContentError names the file and the first bad field."""
     path = directory / name
     try:
         data: Any = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
@@ -150,13 +151,13 @@ def load_catalog(directory: Path | None = None) -> Catalog:
     d = directory or default_content_dir()
     if not d.is_dir():
         raise ContentError(f"{d}: content folder not found")
-    sources = _read(d, "sources.yaml", SourcesFile)
-    intents = _read(d, "intents.yaml", IntentsFile)
-    faq = _read(d, "faq.yaml", FaqFile)
-    rules = _read(d, "rules.yaml", RulesFile)
-    cases = _read(d, "cases.yaml", CasesFile)
-    prompts = _read(d, "prompts.yaml", PromptsFile)
-    places = _read(d, "places.yaml", PlacesFile)
+    sources = read_model(d, "sources.yaml", SourcesFile)
+    intents = read_model(d, "intents.yaml", IntentsFile)
+    faq = read_model(d, "faq.yaml", FaqFile)
+    rules = read_model(d, "rules.yaml", RulesFile)
+    cases = read_model(d, "cases.yaml", CasesFile)
+    prompts = read_model(d, "prompts.yaml", PromptsFile)
+    places = read_model(d, "places.yaml", PlacesFile)
     _cross_check(d, sources, intents, faq, rules, cases, prompts, places)
     return Catalog(
         sources=sources.sources,
