@@ -1,0 +1,196 @@
+"""The python-telegram-bot handlers: commands, texts, button presses and everything else, with group rules."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import Bot, CallbackQuery, Chat, InlineKeyboardMarkup, Update, User
+from telegram.error import BadRequest
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
+
+from bot.channels.telegram.buttons import Choice, Faq, HelpPage, RemindOff, RemindOn, pages
+from bot.channels.telegram.channel import TelegramChannel
+from bot.channels.telegram.reminders import day_of, reminder_items, when
+from bot.channels.telegram.translate import CHANNEL, Outgoing, addressed_text, escape, is_for_bot, user_id
+
+log = logging.getLogger(__name__)
+COMMANDS = ("start", "help", "reset", "forget", "remind")
+HELP_PAGE_SIZE = 8
+NEW_MESSAGES = filters.UpdateType.MESSAGE  # edited messages and channel posts are not answered
+NON_TEXT = (
+    filters.Sticker.ALL
+    | filters.PHOTO
+    | filters.VOICE
+    | filters.AUDIO
+    | filters.VIDEO
+    | filters.VIDEO_NOTE
+    | filters.ANIMATION
+    | filters.Document.ALL
+    | filters.LOCATION
+    | filters.VENUE
+    | filters.CONTACT
+    | filters.POLL
+    | filters.Dice.ALL
+)
+Context = ContextTypes.DEFAULT_TYPE
+
+
+def _who(update: Update) -> tuple[Chat, User] | None:
+    chat, user = update.effective_chat, update.effective_user
+    return (chat, user) if chat is not None and user is not None else None
+
+
+class Handlers:
+    """Each handler translates, asks the channel (and so the engine), and sends; none holds state."""
+
+    def __init__(self, channel: TelegramChannel) -> None:
+        self.channel = channel
+        self.texts = channel.texts
+
+    def register(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        for name in COMMANDS:
+            application.add_handler(CommandHandler(name, getattr(self, name), filters=NEW_MESSAGES))
+        application.add_handler(CallbackQueryHandler(self.button))
+        application.add_handler(MessageHandler(NEW_MESSAGES & filters.TEXT, self.text))
+        application.add_handler(MessageHandler(NEW_MESSAGES & NON_TEXT, self.non_text))
+        application.add_error_handler(self.error)
+
+    # -- commands ----------------------------------------------------------------------------------------------
+
+    async def _command(self, update: Update, context: Context, text: str) -> None:
+        who, message = _who(update), update.effective_message
+        if who is not None and message is not None:
+            await self.channel.converse(context.bot, *who, text, message.message_id)
+
+    async def start(self, update: Update, context: Context) -> None:
+        await self._command(update, context, "/start")
+
+    async def reset(self, update: Update, context: Context) -> None:
+        await self._command(update, context, self.channel.catalog.prompts.commands["reset"][0])
+
+    async def help(self, update: Update, context: Context) -> None:
+        who, message = _who(update), update.effective_message
+        if who is not None and message is not None:
+            await self._say(context.bot, *who, self.texts.help.intro, self._help_page(0), message.message_id)
+
+    async def forget(self, update: Update, context: Context) -> None:
+        who, message = _who(update), update.effective_message
+        if who is not None and message is not None:
+            chat, user = who
+            await self.channel.engine.forget(CHANNEL, user_id(chat, user))
+            await self._say(context.bot, chat, user, self.texts.forget_done, None, message.message_id)
+
+    async def remind(self, update: Update, context: Context) -> None:
+        who, message = _who(update), update.effective_message
+        if who is None or message is None:
+            return
+        if context.args and context.args[0].lower() in self.texts.reminders.cancel_words:
+            await self._cancel_reminders(context.bot, *who)
+            return
+        chat, user = who
+        texts = self.texts.reminders
+        pending = await self.channel.store.reminders_for(self.channel.key(chat, user))
+        if not pending:
+            await self._say(context.bot, chat, user, texts.none, None, message.message_id)
+            return
+        items = "\n".join(texts.item.format(when=escape(when(r))) for r in pending)
+        markup = InlineKeyboardMarkup([[self.channel.codec.cancel_button(texts.cancel_button)]])
+        await self._say(context.bot, chat, user, texts.listing.format(items=items), markup, message.message_id)
+
+    # -- messages ----------------------------------------------------------------------------------------------
+
+    async def text(self, update: Update, context: Context) -> None:
+        who, message = _who(update), update.message
+        if who is None or message is None:
+            return
+        text = addressed_text(message, context.bot.bot)
+        if text is not None:
+            await self.channel.converse(context.bot, *who, text, message.message_id)
+
+    async def non_text(self, update: Update, context: Context) -> None:
+        who, message = _who(update), update.message
+        if who is not None and message is not None and is_for_bot(message, context.bot.bot):
+            await self._say(context.bot, *who, self.texts.unsupported, None, message.message_id)
+
+    async def button(self, update: Update, context: Context) -> None:
+        query, who = update.callback_query, _who(update)
+        if query is None:
+            return
+        action = self.channel.codec.read(query.data)
+        if action is None or who is None or query.message is None:
+            await self._answer(query, self.texts.button_expired)
+            return
+        await self._answer(query)
+        chat, user = who
+        if isinstance(action, Choice):
+            await self.channel.converse(context.bot, chat, user, action.text)
+        elif isinstance(action, Faq):
+            entry = self.channel.catalog.faq_entry(action.faq_id)
+            if entry is not None:
+                await self.channel.converse(context.bot, chat, user, entry.question)
+        elif isinstance(action, HelpPage):
+            try:
+                await query.edit_message_reply_markup(self._help_page(action.page))
+            except BadRequest:  # the same page again, or a message too old to edit
+                log.debug("the help page was not changed")
+        elif isinstance(action, RemindOn):
+            await self._schedule(context.bot, chat, user, action)
+        elif isinstance(action, RemindOff):
+            await self._cancel_reminders(context.bot, chat, user)
+
+    async def error(self, update: object, context: Context) -> None:
+        """The last resort for one update: logged without ids and counted; the next update goes on as usual."""
+        error = context.error
+        self.channel.metrics.errors.inc(CHANNEL, "update")
+        log.error("a Telegram update failed: %s", type(error).__name__, exc_info=error)
+
+    # -- helpers -----------------------------------------------------------------------------------------------
+
+    async def _answer(self, query: CallbackQuery, text: str | None = None) -> None:
+        """Stops the button's spinner; a query too old to answer is no reason to ignore the press."""
+        try:
+            await self.channel.retrying.call(lambda: query.answer(text))
+        except BadRequest:
+            log.debug("a callback query could not be answered")
+
+    async def _say(
+        self,
+        bot: Bot,
+        chat: Chat,
+        user: User,
+        html: str,
+        markup: InlineKeyboardMarkup | None = None,
+        reply_to: int | None = None,
+    ) -> None:
+        await self.channel.deliver(bot, chat, user, [Outgoing(html, markup)], reply_to)
+
+    def _help_page(self, page: int) -> InlineKeyboardMarkup:
+        codec = self.channel.codec
+        buttons = [codec.faq_button(entry.id, entry.question) for entry in self.channel.catalog.faq]
+        book = pages(buttons, HELP_PAGE_SIZE)
+        page = min(max(page, 0), len(book) - 1)
+        rows = [[button] for button in book[page]]
+        texts = self.texts.help
+        nav = [codec.page_button(texts.previous, page - 1)] if page > 0 else []
+        nav.append(codec.page_button(texts.page.format(page=page + 1, pages=len(book)), page))
+        nav += [codec.page_button(texts.next, page + 1)] if page + 1 < len(book) else []
+        return InlineKeyboardMarkup([*rows, nav])
+
+    async def _schedule(self, bot: Bot, chat: Chat, user: User, action: RemindOn) -> None:
+        channel, texts = self.channel, self.texts.reminders
+        items = []
+        if action.deadline > channel.clock.today():
+            title = channel.catalog.cases[action.case].title
+            items = reminder_items(action.deadline, title, channel.clock.now(), texts)
+        if not items:
+            await self._say(bot, chat, user, texts.too_late)
+            return
+        stored = await channel.store.add_reminders(channel.key(chat, user), CHANNEL, str(chat.id), items)
+        dates = "、".join(escape(day_of(r)) for r in stored)
+        await self._say(bot, chat, user, texts.scheduled.format(dates=dates))
+
+    async def _cancel_reminders(self, bot: Bot, chat: Chat, user: User) -> None:
+        cancelled = await self.channel.store.cancel_reminders(self.channel.key(chat, user))
+        texts = self.texts.reminders
+        await self._say(bot, chat, user, texts.cancelled if cancelled else texts.nothing_to_cancel)

@@ -1,0 +1,113 @@
+"""The Telegram-only wording, content/telegram.yaml, validated once at start-up."""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from bot.catalog.loader import default_content_dir, read_model
+
+FILE = "telegram.yaml"
+
+# Each text may use exactly these placeholders (dotted paths into the file); texts not listed take none.
+PLACEHOLDERS: dict[str, frozenset[str]] = {
+    "help.page": frozenset({"page", "pages"}),
+    "reminders.scheduled": frozenset({"dates"}),
+    "reminders.week_before": frozenset({"deadline", "case"}),
+    "reminders.day_before": frozenset({"deadline", "case"}),
+    "reminders.listing": frozenset({"items"}),
+    "reminders.item": frozenset({"when"}),
+    "cli.bad_token": frozenset({"error"}),
+    "cli.unreachable": frozenset({"error"}),
+    "cli.refused": frozenset({"error"}),
+    "cli.webhook_set": frozenset({"url"}),
+    "cli.webhook_failed": frozenset({"error"}),
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Description = Annotated[str, Field(min_length=1, max_length=256)]  # Telegram's limits for a command description
+
+
+class Commands(_Strict):
+    start: Description
+    help: Description
+    reset: Description
+    forget: Description
+    remind: Description
+
+
+class HelpTexts(_Strict):
+    intro: str
+    page: str
+    previous: str
+    next: str
+
+
+class ReminderTexts(_Strict):
+    offer: str
+    scheduled: str
+    too_late: str
+    week_before: str
+    day_before: str
+    listing: str
+    item: str
+    none: str
+    cancel_button: str
+    cancelled: str
+    nothing_to_cancel: str
+    cancel_words: list[str] = Field(min_length=1)  # `/remind 取消` cancels; compared in lower case
+
+
+class CliTexts(_Strict):
+    missing_token: str
+    missing_secret: str
+    bad_token: str
+    unreachable: str
+    refused: str
+    webhook_set: str
+    webhook_failed: str
+
+
+class TelegramTexts(_Strict):
+    commands: Commands
+    help: HelpTexts
+    forget_done: str
+    unsupported: str
+    button_expired: str = Field(max_length=200)  # shown by answerCallbackQuery, which allows 200 characters
+    reminders: ReminderTexts
+    cli: CliTexts
+
+    @model_validator(mode="after")
+    def _placeholders_are_known(self) -> TelegramTexts:
+        for path, text in _texts(self.model_dump()):
+            allowed = PLACEHOLDERS.get(path, frozenset())
+            try:
+                used = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+            except ValueError as exc:
+                raise ValueError(f"{path}: bad placeholder syntax: {exc}") from exc
+            if used - allowed:
+                raise ValueError(f"{path}: unknown placeholder(s) {sorted(used - allowed)}; allowed: {sorted(allowed)}")
+        return self
+
+
+def _texts(data: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for name, value in data.items():
+        path = f"{prefix}{name}"
+        if isinstance(value, dict):
+            found += _texts(value, f"{path}.")
+        elif isinstance(value, str):
+            found.append((path, value))
+    return found
+
+
+def load_texts(directory: Path | None = None) -> TelegramTexts:
+    """Reads content/telegram.yaml; a ContentError names the file and the field."""
+    return read_model(directory or default_content_dir(), FILE, TelegramTexts)

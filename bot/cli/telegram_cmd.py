@@ -1,0 +1,101 @@
+"""`qianzhu telegram`: long polling until SIGTERM or Ctrl-C; `qianzhu telegram set-webhook URL`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+from telegram import Bot
+from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
+
+from bot.channels.telegram.app import ALLOWED_UPDATES, TelegramBot, file_url, guard_logs
+from bot.channels.telegram.texts import TelegramTexts, load_texts
+from bot.cli.runtime import EXIT_CONFIG, EXIT_CONTENT, Runtime, StartupFailed
+from bot.core.errors import ContentError
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+POLL_TIMEOUT = 30  # seconds one getUpdates call may wait for news
+EXIT_UNREACHABLE = 5  # the Bot API could not be reached at start-up: worth restarting, unlike EXIT_CONFIG
+
+
+def _texts(settings: Settings) -> TelegramTexts:
+    try:
+        return load_texts(settings.content_dir)
+    except ContentError as exc:
+        raise StartupFailed(EXIT_CONTENT, f"内容文件有误，无法启动 / content error: {exc}") from exc
+
+
+def _safe(error: Exception, settings: Settings) -> str:
+    """The error's message, never with the token in it."""
+    text = str(error)
+    token = settings.telegram_token.get_secret_value() if settings.telegram_token else ""
+    return text.replace(token, "<token>") if token else text
+
+
+async def run_polling(runtime: Runtime) -> int:
+    settings = runtime.settings
+    texts = _texts(settings)
+    if settings.telegram_token is None:
+        print(texts.cli.missing_token, file=sys.stderr)
+        return EXIT_CONFIG
+    guard_logs(settings.telegram_token, settings.log_level)
+    bot = TelegramBot.create(runtime, texts, polling=True)
+    updater = bot.application.updater
+    assert updater is not None  # built with polling=True
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await bot.start()
+        await updater.start_polling(timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES)
+        await bot.application.start()
+        log.info("polling Telegram as @%s", bot.application.bot.username)
+        await stop.wait()
+    except InvalidToken as exc:
+        print(texts.cli.bad_token.format(error=_safe(exc, settings)), file=sys.stderr)
+        return EXIT_CONFIG
+    except BadRequest as exc:  # a NetworkError in PTB's hierarchy, but a refusal, not an outage
+        print(texts.cli.refused.format(error=_safe(exc, settings)), file=sys.stderr)
+        return EXIT_CONFIG
+    except NetworkError as exc:
+        print(texts.cli.unreachable.format(error=_safe(exc, settings)), file=sys.stderr)
+        return EXIT_UNREACHABLE
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+        # Stop fetching first, then let the application answer what it already fetched, then stop the rest.
+        if updater.running:
+            await updater.stop()
+        if bot.application.running:
+            await bot.application.stop()
+        await bot.stop()
+    return 0
+
+
+async def set_webhook(settings: Settings, url: str) -> int:
+    texts = _texts(settings)
+    if settings.telegram_token is None:
+        print(texts.cli.missing_token, file=sys.stderr)
+        return EXIT_CONFIG
+    if settings.telegram_webhook_secret is None:
+        print(texts.cli.missing_secret, file=sys.stderr)
+        return EXIT_CONFIG
+    guard_logs(settings.telegram_token, settings.log_level)
+    base = settings.telegram_api_base_url
+    files = file_url(base)
+    token = settings.telegram_token.get_secret_value()
+    bot = Bot(token, base_url=base, base_file_url=files) if files else Bot(token, base_url=base)
+    try:
+        async with bot:
+            await bot.set_webhook(
+                url, secret_token=settings.telegram_webhook_secret.get_secret_value(), allowed_updates=ALLOWED_UPDATES
+            )
+    except TelegramError as exc:
+        print(texts.cli.webhook_failed.format(error=_safe(exc, settings)), file=sys.stderr)
+        return EXIT_CONFIG
+    print(texts.cli.webhook_set.format(url=url))
+    return 0
