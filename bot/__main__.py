@@ -77,15 +77,24 @@ def _clock(today: date | None) -> Clock:
 
 
 def content_check(directory: Path | None) -> int:
+    """Validates every content file: the catalog and each channel's own texts and menu."""
+    from bot.channels.telegram.texts import load_texts as telegram_texts
+    from bot.channels.wechat.menu import load_menu
+    from bot.channels.wechat.texts import load_texts as wechat_texts
+
     target = directory or default_content_dir()
     try:
         catalog = load_catalog(target)
+        telegram_texts(target)
+        wechat_texts(target)
+        menu = load_menu(target)
     except ContentError as exc:
         print(f"content error: {exc}", file=sys.stderr)
         return 1
     print(
         f"content OK: {target} ({len(catalog.faq)} FAQ entries, {len(catalog.intents.intents)} intents, "
-        f"{len(catalog.rules.cities)} city rules, {len(catalog.places.to_places())} places)"
+        f"{len(catalog.rules.cities)} city rules, {len(catalog.places.to_places())} places, "
+        f"telegram and wechat texts, a menu of {len(menu.button)} buttons)"
     )
     return 0
 
