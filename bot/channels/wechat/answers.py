@@ -1,0 +1,47 @@
+"""What each kind of inbound message is answered with: the engine for text, content for the rest."""
+
+from __future__ import annotations
+
+from bot.channels.wechat import CHANNEL
+from bot.channels.wechat.choices import Choices, pick
+from bot.channels.wechat.once import NO_REPLY
+from bot.channels.wechat.parse import Inbound
+from bot.channels.wechat.replies import last_choices, render
+from bot.channels.wechat.texts import WechatTexts
+from bot.core.engine import Engine
+from bot.core.messages import Message
+from bot.store.base import Store
+
+
+class Answers:
+    """Turns an Inbound into the text of its reply (NO_REPLY for events that need none)."""
+
+    def __init__(self, engine: Engine, store: Store, texts: WechatTexts) -> None:
+        self._engine = engine
+        self._texts = texts
+        self._choices = Choices(store, self.key_of)
+
+    def key_of(self, openid: str) -> str:
+        """The user's pseudonymous key: stores and logs never see the openid."""
+        return self._engine.key(CHANNEL, openid)
+
+    async def answer(self, inbound: Inbound) -> str:
+        texts = self._texts
+        if inbound.kind == "text":
+            return await self._converse(inbound.openid, inbound.text)
+        if inbound.kind == "click":
+            said = texts.clicks.get(inbound.text)
+            return await self._converse(inbound.openid, said) if said else texts.unknown_click
+        if inbound.kind == "subscribe":
+            return texts.subscribe
+        if inbound.kind == "voice_unrecognised":
+            return texts.voice_unrecognised
+        if inbound.kind == "unsupported":
+            return texts.unsupported_reply(inbound.text)
+        return NO_REPLY  # other events (menu links, unsubscribe, location reports) need no answer
+
+    async def _converse(self, openid: str, text: str) -> str:
+        shown = await self._choices.shown(openid)
+        turn = await self._engine.handle_turn(Message(CHANNEL, openid, pick(text, shown)))
+        await self._choices.remember(openid, shown, last_choices(turn.replies))
+        return render(turn.replies, self._texts)

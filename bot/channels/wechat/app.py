@@ -1,0 +1,134 @@
+"""GET /wechat answers WeChat's URL verification; POST /wechat receives messages and replies in their mode."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from bot.channels.wechat import CHANNEL
+from bot.channels.wechat.answers import Answers
+from bot.channels.wechat.api import WeChatApi
+from bot.channels.wechat.crypto import BadAesKey, Keys
+from bot.channels.wechat.delivery import LateDelivery
+from bot.channels.wechat.once import OnceGate
+from bot.channels.wechat.parse import Envelope, Inbound, Malformed, TooLarge, open_envelope, read_body, translate
+from bot.channels.wechat.replies import passive_xml
+from bot.channels.wechat.security import Forbidden, Guard
+from bot.channels.wechat.texts import load_texts
+from bot.cli.runtime import EXIT_CONFIG, EXIT_CONTENT, Runtime, StartupFailed
+from bot.core.errors import ContentError
+from bot.metrics import Metrics
+from bot.server import Mounted
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+PATH = "/wechat"
+
+
+class WechatEndpoint:
+    """Verifies and translates each request, hands it to the gate, and wraps the answer for WeChat."""
+
+    def __init__(
+        self, guard: Guard, keys: Keys | None, answers: Answers, gate: OnceGate, late: LateDelivery, metrics: Metrics
+    ) -> None:
+        self._guard, self._keys, self._answers = guard, keys, answers
+        self._gate, self._late, self._metrics = gate, late, metrics
+
+    async def verify(self, request: Request) -> Response:
+        """The URL check WeChat makes when the server address is saved: echo `echostr` if the signature holds."""
+        query = request.query_params
+        try:
+            self._guard.check(query.get("signature"), query.get("timestamp"), query.get("nonce"))
+        except Forbidden as exc:
+            return self._reject(403, "forbidden", str(exc))
+        echo = query.get("echostr")
+        if not echo:
+            return self._reject(400, "bad_request", "no echostr")
+        return PlainTextResponse(echo)
+
+    async def receive(self, request: Request) -> Response:
+        query = request.query_params
+        try:
+            self._guard.check(query.get("signature"), query.get("timestamp"), query.get("nonce"))
+            envelope = open_envelope(await read_body(request), query, self._guard, self._keys)
+            inbound = translate(envelope)
+        except Forbidden as exc:
+            return self._reject(403, "forbidden", str(exc))
+        except TooLarge:
+            return self._reject(413, "too_large", "body over 64 KB")
+        except Malformed as exc:
+            return self._reject(400, "bad_request", str(exc))
+        # MsgId and CreateTime grow over time: leading with them, new records land at the end of the store's index
+        key = f"{inbound.once_id}:{self._answers.key_of(inbound.openid)}"
+        text = await self._gate.answer(
+            key, lambda: self._answers.answer(inbound), lambda late: self._late.send(inbound.openid, late)
+        )
+        return self._reply(text, inbound, envelope, query.get("nonce", ""), query.get("timestamp", ""))
+
+    def _reply(self, text: str, inbound: Inbound, envelope: Envelope, nonce: str, timestamp: str) -> Response:
+        if not text:
+            return PlainTextResponse("success")
+        xml = passive_xml(text, inbound.message)
+        if envelope.mode != "plaintext" and envelope.key is not None and self._keys is not None:
+            xml = self._keys.seal(xml, envelope.key, nonce, timestamp)  # with the key that opened the request
+        return Response(xml, media_type="application/xml")
+
+    def _reject(self, status: int, kind: str, reason: str) -> Response:
+        log.warning("rejected a /wechat request with %d: %s", status, reason)  # the reason never holds ids
+        self._metrics.errors.inc(CHANNEL, kind)
+        return PlainTextResponse(f"{status}\n", status_code=status)
+
+
+def _keys(settings: Settings, token: str) -> Keys | None:
+    if settings.wechat_aes_key is None:
+        if settings.wechat_aes_key_previous is not None:
+            raise StartupFailed(EXIT_CONFIG, "WECHAT_AES_KEY_PREVIOUS is set but WECHAT_AES_KEY is not")
+        return None
+    if not settings.wechat_appid:
+        raise StartupFailed(EXIT_CONFIG, "WECHAT_AES_KEY is set, so WECHAT_APPID is needed to check messages")
+    previous = settings.wechat_aes_key_previous
+    try:
+        return Keys(
+            token,
+            settings.wechat_appid,
+            settings.wechat_aes_key.get_secret_value(),
+            previous.get_secret_value() if previous is not None else None,
+        )
+    except BadAesKey as exc:
+        raise StartupFailed(EXIT_CONFIG, f"configuration error: {exc}") from exc
+
+
+def mount_wechat(runtime: Runtime) -> Mounted:
+    """The WeChat channel's routes and its shutdown; stops start-up with a clear message on bad settings."""
+    settings = runtime.settings
+    if settings.wechat_token is None:
+        raise StartupFailed(EXIT_CONFIG, "WECHAT_TOKEN is not set")
+    token = settings.wechat_token.get_secret_value()
+    try:
+        texts = load_texts(settings.content_dir)
+    except ContentError as exc:
+        raise StartupFailed(EXIT_CONTENT, f"内容文件有误，无法启动 / content error: {exc}") from exc
+    keys = _keys(settings, token)
+    api = None
+    if settings.wechat_appid and settings.wechat_appsecret is not None:
+        api = WeChatApi(settings.wechat_api_base_url, settings.wechat_appid, settings.wechat_appsecret)
+    else:
+        log.warning("WECHAT_APPID/WECHAT_APPSECRET are not set: answers later than the deadline cannot be sent")
+    guard = Guard(token, settings.wechat_timestamp_window, runtime.clock)
+    gate = OnceGate(runtime.store, runtime.metrics, settings.wechat_reply_timeout)
+    answers = Answers(runtime.engine, runtime.store, texts)
+    endpoint = WechatEndpoint(guard, keys, answers, gate, LateDelivery(api, runtime.metrics), runtime.metrics)
+
+    async def stop() -> None:
+        await gate.drain()
+        if api is not None:
+            await api.aclose()
+
+    routes: list[BaseRoute] = [
+        Route(PATH, endpoint.verify, methods=["GET"]),
+        Route(PATH, endpoint.receive, methods=["POST"]),
+    ]
+    return Mounted(routes=routes, shutdown=[stop])

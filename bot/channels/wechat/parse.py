@@ -1,0 +1,138 @@
+"""Inbound: a capped body, XML without DTDs or entities, the envelope opened, then wechatpy's parser."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+from xml.etree.ElementTree import Element, ParseError
+from xml.parsers.expat import ExpatError
+
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
+from starlette.requests import Request
+from wechatpy import parse_message
+from wechatpy.events import ClickEvent, SubscribeEvent, SubscribeScanEvent
+from wechatpy.messages import BaseMessage, TextMessage, VoiceMessage
+
+from bot.channels.wechat.crypto import Keys, Undecryptable
+from bot.channels.wechat.security import Guard
+from bot.channels.wechat.texts import KINDS
+
+MAX_BODY = 64 * 1024
+Mode = Literal["plaintext", "compatible", "safe"]
+Kind = Literal["text", "click", "subscribe", "unsupported", "voice_unrecognised", "ignored"]
+
+
+class TooLarge(Exception):
+    """The body is over MAX_BODY: answered with 413."""
+
+
+class Malformed(Exception):
+    """Not a WeChat message we can read (bad XML, a DTD or entity, missing fields): answered with 400."""
+
+
+async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
+    """The body, refusing more than `limit` bytes without buffering them."""
+    declared = request.headers.get("content-length")
+    if declared is not None and not declared.isdigit():
+        raise Malformed("bad Content-Length")
+    if declared is not None and int(declared) > limit:
+        raise TooLarge
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise TooLarge
+    return bytes(body)
+
+
+def xml_root(data: bytes | str) -> Element:
+    """The parsed document; any DOCTYPE or entity declaration (XXE, billion laughs) is refused."""
+    try:
+        root: Element = SafeET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except (DefusedXmlException, ParseError) as exc:
+        raise Malformed(type(exc).__name__) from exc
+    if root.tag != "xml":
+        raise Malformed("the root element is not <xml>")
+    return root
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """The message XML, parsed, and how the request carried it (the reply goes back the same way)."""
+
+    xml: str
+    root: Element
+    mode: Mode
+    key: int | None = None  # which AES key opened it (0 current, 1 previous); None in plaintext mode
+
+
+def open_envelope(body: bytes, query: Mapping[str, str], guard: Guard, keys: Keys | None) -> Envelope:
+    """Plaintext as is; with encrypt_type=aes, the <Encrypt> element checked against msg_signature and opened."""
+    root = xml_root(body)
+    if query.get("encrypt_type", "raw").lower() != "aes":
+        try:
+            return Envelope(body.decode("utf-8"), root, "plaintext")
+        except UnicodeDecodeError as exc:
+            raise Malformed("not UTF-8") from exc
+    encrypted = root.findtext("Encrypt")
+    if not encrypted:
+        raise Malformed("encrypt_type=aes without <Encrypt>")
+    if keys is None:
+        raise Malformed("an encrypted message, but WECHAT_AES_KEY is not set")
+    guard.check_message(query.get("msg_signature"), query.get("timestamp", ""), query.get("nonce", ""), encrypted)
+    try:
+        xml, index = keys.open(encrypted)
+    except Undecryptable as exc:
+        raise Malformed(str(exc)) from exc
+    # Compatible mode (兼容模式) repeats the plaintext fields beside <Encrypt>; only the ciphertext is trusted.
+    mode: Mode = "compatible" if root.find("MsgType") is not None else "safe"
+    return Envelope(xml, xml_root(xml), mode, index)
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One delivery, translated: who sent it, what to do, and the id that repeats on WeChat's retries."""
+
+    message: BaseMessage  # wechatpy's, to address the reply
+    openid: str
+    kind: Kind
+    once_id: str
+    text: str = ""  # the text, the click key, or the kind of an unsupported message
+
+
+def _field(root: Element, name: str) -> str:
+    return (root.findtext(name) or "").strip()
+
+
+def translate(envelope: Envelope) -> Inbound:
+    """The inbound message; an unknown type becomes "unsupported", never an exception."""
+    root = envelope.root  # already checked: no DTD, no entities
+    try:
+        message = parse_message(envelope.xml)
+    except (KeyError, ValueError, TypeError, AttributeError, ExpatError) as exc:
+        raise Malformed(f"wechatpy cannot parse it: {type(exc).__name__}") from exc
+    openid, created, msg_type = message.source, _field(root, "CreateTime"), _field(root, "MsgType").lower()
+    if not isinstance(openid, str) or not openid or not created.isdigit():
+        raise Malformed("FromUserName or CreateTime is missing")
+    if msg_type == "event":
+        event, key = _field(root, "Event").lower(), _field(root, "EventKey")
+        once_id = f"wechat:event:{created}:{event}:{key}"  # events carry no MsgId (wechatpy says 0)
+        if isinstance(message, ClickEvent):
+            return Inbound(message, openid, "click", once_id, key)
+        if isinstance(message, SubscribeEvent | SubscribeScanEvent):
+            return Inbound(message, openid, "subscribe", once_id)
+        return Inbound(message, openid, "ignored", once_id)
+    msg_id = _field(root, "MsgId")
+    if not msg_id.isdigit():
+        raise Malformed("MsgId is missing")
+    once_id = f"wechat:msg:{msg_id}"
+    if isinstance(message, TextMessage | VoiceMessage):
+        text = message.content if isinstance(message, TextMessage) else message.recognition
+        if text is not None and not isinstance(text, str):
+            raise Malformed("Content or Recognition is not text")
+        if isinstance(message, VoiceMessage) and not (text or "").strip():
+            return Inbound(message, openid, "voice_unrecognised", once_id)
+        return Inbound(message, openid, "text", once_id, text or "")
+    return Inbound(message, openid, "unsupported", once_id, msg_type if msg_type in KINDS else "other")

@@ -1,0 +1,52 @@
+"""Request authentication: WeChat's SHA1 signatures, compared in constant time, and a timestamp window."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+from bot.core.clock import Clock
+
+
+class Forbidden(Exception):
+    """The request is not from WeChat, or is too old: answered with 403. The reason is for logs only."""
+
+
+def sign(*parts: str) -> str:
+    """WeChat's signature: SHA1 over the sorted parts, joined without separators."""
+    return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
+
+
+def same(expected: str, given: str | None) -> bool:
+    """Constant-time comparison that also accepts missing or non-ASCII input."""
+    return given is not None and hmac.compare_digest(expected.encode(), given.encode())
+
+
+@dataclass(frozen=True)
+class Guard:
+    """Checks `signature` (token, timestamp, nonce) and that the timestamp is within `window` seconds of now."""
+
+    token: str
+    window: float
+    clock: Clock
+
+    def check(self, signature: str | None, timestamp: str | None, nonce: str | None) -> None:
+        if not timestamp or nonce is None:
+            raise Forbidden("missing timestamp or nonce")
+        self.fresh(timestamp)
+        if not same(sign(self.token, timestamp, nonce), signature):
+            raise Forbidden("bad signature")
+
+    def fresh(self, timestamp: str) -> None:
+        try:
+            sent = int(timestamp)
+        except ValueError as exc:
+            raise Forbidden("timestamp is not a number") from exc
+        if abs(self.clock.now().timestamp() - sent) > self.window:
+            raise Forbidden("timestamp outside the window")
+
+    def check_message(self, msg_signature: str | None, timestamp: str, nonce: str, encrypted: str) -> None:
+        """Safe mode: `msg_signature` covers the ciphertext as well."""
+        if not same(sign(self.token, timestamp, nonce, encrypted), msg_signature):
+            raise Forbidden("bad msg_signature")

@@ -1,0 +1,91 @@
+"""The WeChat-only wording from content/wechat.yaml, validated once at start-up."""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from bot.catalog.loader import default_content_dir, read_model
+
+FILE = "wechat.yaml"
+KINDS = ("image", "voice", "video", "shortvideo", "location", "link", "file", "other")
+MAX_TEXT_BYTES = 2048  # WeChat's limit for one passive text reply
+MAX_TRUNCATED_BYTES = 400  # the pointer must leave most of a shortened answer in place
+
+
+def _placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+
+
+class WechatTexts(BaseModel):
+    """Everything the WeChat channel says itself; answers come from the engine."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    subscribe: str = Field(min_length=1)
+    unsupported: str = Field(min_length=1)
+    kinds: dict[str, str]
+    voice_unrecognised: str = Field(min_length=1)
+    choices_heading: str = Field(min_length=1)
+    truncated: str = Field(min_length=1)
+    clicks: dict[str, str] = Field(min_length=1)
+    unknown_click: str = Field(min_length=1)
+
+    @field_validator("subscribe", "voice_unrecognised", "unknown_click", "choices_heading", "truncated")
+    @classmethod
+    def _plain(cls, text: str) -> str:
+        if _placeholders(text):
+            raise ValueError("takes no {placeholders}")
+        if len(text.encode()) > MAX_TEXT_BYTES:
+            raise ValueError(f"is longer than WeChat's {MAX_TEXT_BYTES}-byte limit")
+        return text
+
+    @field_validator("unsupported")
+    @classmethod
+    def _kind_only(cls, text: str) -> str:
+        if _placeholders(text) != {"kind"}:
+            raise ValueError("must use exactly the placeholder {kind}")
+        return text
+
+    @field_validator("truncated")
+    @classmethod
+    def _short(cls, text: str) -> str:
+        if len(text.encode()) > MAX_TRUNCATED_BYTES:
+            raise ValueError(f"must stay under {MAX_TRUNCATED_BYTES} bytes")
+        return text
+
+    @field_validator("kinds")
+    @classmethod
+    def _all_kinds(cls, kinds: dict[str, str]) -> dict[str, str]:
+        missing = sorted(set(KINDS) - set(kinds))
+        unknown = sorted(set(kinds) - set(KINDS))
+        if missing or unknown:
+            raise ValueError(f"needs exactly the kinds {list(KINDS)} (missing {missing}, unknown {unknown})")
+        return kinds
+
+    @field_validator("clicks")
+    @classmethod
+    def _clicks(cls, clicks: dict[str, str]) -> dict[str, str]:
+        for key, text in clicks.items():
+            if not key or len(key.encode()) > 128:
+                raise ValueError(f"key {key!r} must be 1 to 128 bytes (WeChat's limit for a menu key)")
+            if not text.strip():
+                raise ValueError(f"key {key!r} has no text")
+        return clicks
+
+    @model_validator(mode="after")
+    def _unsupported_fits(self) -> WechatTexts:
+        longest = max(self.kinds.values(), key=lambda k: len(k.encode()))
+        if len(self.unsupported.format(kind=longest).encode()) > MAX_TEXT_BYTES:
+            raise ValueError(f"unsupported: is longer than WeChat's {MAX_TEXT_BYTES}-byte limit")
+        return self
+
+    def unsupported_reply(self, kind: str) -> str:
+        return self.unsupported.format(kind=self.kinds.get(kind, self.kinds["other"]))
+
+
+def load_texts(directory: Path | None = None) -> WechatTexts:
+    """Reads content/wechat.yaml; a ContentError names the file and the field."""
+    return read_model(directory or default_content_dir(), FILE, WechatTexts)

@@ -1,0 +1,166 @@
+"""What each kind of message gets back: text, voice, events, menu clicks, unsupported types, choices, long answers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.channels.wechat.replies import SENTENCE_ENDS
+from bot.channels.wechat.texts import WechatTexts, load_texts
+from bot.cli.runtime import Runtime
+from bot.core.clock import FixedClock
+from bot.core.engine import Engine
+from bot.core.messages import Message
+from bot.store.memory import MemoryStore
+from bot.store.sqlite import SqliteStore
+from tests.wechat_kit import WeChat, event_xml, message_xml, next_msg_id, runtime, text_xml, wechat_server
+
+USER = "oUser-messages-1"
+
+
+@pytest.fixture(scope="module")
+def texts() -> WechatTexts:
+    return load_texts()
+
+
+@pytest.fixture
+async def run(shared_engine_parts: Engine, clock: FixedClock) -> AsyncIterator[Runtime]:
+    store = MemoryStore(clock)
+    yield runtime(shared_engine_parts, store, clock)
+    await store.close()
+
+
+@pytest.fixture
+async def client(run: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    async with wechat_server(run) as opened:
+        yield opened
+
+
+@pytest.fixture
+def wechat(clock: FixedClock) -> WeChat:
+    return WeChat(clock, "safe")
+
+
+async def say(client: httpx.AsyncClient, wechat: WeChat, text: str, user: str = USER) -> str:
+    return (await wechat.send(client, text_xml(user, text, next_msg_id(), wechat.now())))["Content"]
+
+
+async def test_voice_recognition_is_handled_as_text(
+    client: httpx.AsyncClient, wechat: WeChat, run: Runtime, texts: WechatTexts
+) -> None:
+    voice = "<MediaId><![CDATA[m1]]></MediaId><Format><![CDATA[amr]]></Format>"
+    heard = voice + "<Recognition><![CDATA[办签注要交钱吗]]></Recognition>"
+    reply = await wechat.send(client, message_xml(USER, "voice", heard, next_msg_id(), wechat.now()))
+    assert "不收费" in reply["Content"]
+    assert run.metrics.messages.value("wechat", "faq.fee") == 1
+    unheard = voice + "<Recognition><![CDATA[]]></Recognition>"
+    reply = await wechat.send(client, message_xml(USER, "voice", unheard, next_msg_id(), wechat.now()))
+    assert reply["Content"] == texts.voice_unrecognised
+    reply = await wechat.send(client, message_xml(USER, "voice", voice, next_msg_id(), wechat.now()))
+    assert reply["Content"] == texts.voice_unrecognised
+
+
+@pytest.mark.parametrize(
+    ("msg_type", "fields", "kind"),
+    [
+        ("image", "<PicUrl><![CDATA[http://x/y.jpg]]></PicUrl><MediaId><![CDATA[m]]></MediaId>", "image"),
+        ("video", "<MediaId><![CDATA[m]]></MediaId><ThumbMediaId><![CDATA[t]]></ThumbMediaId>", "video"),
+        ("location", "<Location_X>31.2</Location_X><Location_Y>121.4</Location_Y><Scale>15</Scale>", "location"),
+        (
+            "link",
+            "<Title><![CDATA[t]]></Title><Description><![CDATA[d]]></Description><Url><![CDATA[u]]></Url>",
+            "link",
+        ),
+        ("file", "<Title><![CDATA[a.pdf]]></Title><FileKey><![CDATA[k]]></FileKey>", "file"),
+        ("hologram", "<Whatever>1</Whatever>", "other"),
+    ],
+)
+async def test_unsupported_types_get_a_polite_reply(
+    client: httpx.AsyncClient, wechat: WeChat, run: Runtime, texts: WechatTexts, msg_type: str, fields: str, kind: str
+) -> None:
+    reply = await wechat.send(client, message_xml(USER, msg_type, fields, next_msg_id(), wechat.now()))
+    assert reply["Content"] == texts.unsupported_reply(kind)
+    assert texts.kinds[kind] in reply["Content"]
+    assert "qianzhu_messages_total{" not in run.metrics.render()  # nothing reached the engine
+
+
+async def test_subscribe_gets_the_welcome(client: httpx.AsyncClient, wechat: WeChat, texts: WechatTexts) -> None:
+    reply = await wechat.send(client, event_xml(USER, "subscribe", wechat.now()))
+    assert reply["Content"] == texts.subscribe
+    scanned = await wechat.send(client, event_xml("oUser-scan", "subscribe", wechat.now(), "qrscene_123"))
+    assert scanned["Content"] == texts.subscribe
+
+
+@pytest.mark.parametrize(
+    ("key", "intent"),
+    [
+        ("EXPIRED", "flow.expired"),
+        ("FAQ_MATERIALS", "faq.materials_general"),
+        ("FAQ_WHERE", "faq.where_to_go"),
+        ("FAQ_ONLINE", "faq.online"),
+        ("FAQ_FEE", "faq.fee"),
+        ("RESET", "command.reset"),
+        ("HELP", "command.help"),
+    ],
+)
+async def test_menu_clicks_map_to_intents(
+    client: httpx.AsyncClient, wechat: WeChat, run: Runtime, key: str, intent: str
+) -> None:
+    reply = await wechat.send(client, event_xml(USER, "CLICK", wechat.now(), key))
+    assert reply["Content"]
+    assert run.metrics.messages.value("wechat", intent) == 1
+
+
+async def test_other_events_are_acknowledged_without_a_message(
+    client: httpx.AsyncClient, wechat: WeChat, texts: WechatTexts
+) -> None:
+    assert await wechat.send(client, event_xml(USER, "VIEW", wechat.now(), "https://example.org/")) == {}
+    assert await wechat.send(client, event_xml(USER, "unsubscribe", wechat.now())) == {}
+    stale_menu = await wechat.send(client, event_xml(USER, "CLICK", wechat.now(), "REMOVED_LAST_YEAR"))
+    assert stale_menu["Content"] == texts.unknown_click
+
+
+async def test_choices_are_numbered_and_a_number_picks_one(
+    client: httpx.AsyncClient, wechat: WeChat, texts: WechatTexts
+) -> None:
+    await say(client, wechat, "签注过期了怎么办")
+    asked = await say(client, wechat, "10月20日过期了")
+    assert texts.choices_heading in asked
+    assert "\n2. 上海" in asked
+    verdict = await say(client, wechat, "２")  # full-width, as Chinese keyboards often type it
+    assert verdict.startswith("【上海｜")
+    assert "\n2. " not in verdict  # no choices now, so a later "2" is just text
+    assert not (await say(client, wechat, "2")).startswith("【上海")
+
+
+async def test_a_long_answer_is_cut_at_a_sentence_and_points_onward(
+    client: httpx.AsyncClient, wechat: WeChat, texts: WechatTexts, run: Runtime
+) -> None:
+    question = "我在上海，居住证10月20号过期了"
+    full = "\n\n".join(r.text for r in await run.engine.handle(Message("terminal", "someone", question)))
+    assert len(full.encode()) > 2048  # the case this test is about
+    reply = await say(client, wechat, question)
+    assert len(reply.encode()) <= 2048
+    assert reply.endswith("\n" + texts.truncated)
+    kept = reply.removesuffix("\n" + texts.truncated)
+    assert full.startswith(kept)
+    assert kept[-1] in SENTENCE_ENDS or full[len(kept)] == "\n"  # cut at the end of a sentence or line
+    assert len(kept.encode()) > 1500  # and most of the answer is still there
+
+
+async def test_choices_live_in_the_store_not_in_the_process(
+    shared_engine_parts: Engine, clock: FixedClock, tmp_path: Path, texts: WechatTexts
+) -> None:
+    """The question is answered by one server, the number by another on the same database."""
+    wechat = WeChat(clock)
+    replies = []
+    for text in ("10月20日过期了", "2"):
+        store = await SqliteStore.open(tmp_path / "q.db", clock)
+        async with wechat_server(runtime(shared_engine_parts, store, clock)) as client:
+            replies.append(await say(client, wechat, text, user="oUser-messages-2"))
+        await store.close()
+    assert texts.choices_heading in replies[0]
+    assert replies[1].startswith("【上海｜")
