@@ -12,9 +12,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.core.clock import Clock
-from bot.core.errors import StoreCorrupt, StoreError, StoreUnavailable
+from bot.core.errors import StoreError, StoreUnavailable
 from bot.store.base import SESSION_TTL
 from bot.store.locks import KeyedLocks
+from bot.store.sqlite_checkpoint import Checkpointer
+from bot.store.sqlite_commit import GroupCommit
+from bot.store.sqlite_errors import corrupt, translate
 from bot.store.sqlite_extras import EXTRA_SCHEMA, SqliteExtras
 
 SCHEMA_VERSION = 1
@@ -35,39 +38,19 @@ _UPSERT = (
 )
 
 
-def _corrupt(path: str, detail: str) -> StoreCorrupt:
-    return StoreCorrupt(
-        f"{path} is not a usable 签注助手 store ({detail}). The file was left untouched. "
-        f"Move it aside (for example: mv '{path}' '{path}.broken') to start with an empty store, "
-        "or put a backup in its place, then start again."
-    )
-
-
-def _translate(exc: sqlite3.Error | ValueError, path: str) -> StoreError:
-    """Maps a sqlite3 error onto the project's store errors."""
-    if isinstance(exc, ValueError):  # sqlite3.ProgrammingError's cousin: "Cannot operate on a closed database"
-        return StoreError(f"the store {path} is closed")
-    code = getattr(exc, "sqlite_errorname", None) or ""
-    if code.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")):
-        return _corrupt(path, str(exc))
-    if code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
-        return StoreUnavailable(
-            f"the store {path} is locked by another connection ({exc}); nothing was written, try again later"
-        )
-    return StoreError(f"the store {path} failed: {exc} ({code or type(exc).__name__})")
-
-
 class SqliteStore(SqliteExtras):
     """Documents in a `documents` table; each expires `ttl` after its last save.
 
-    Create it with `await SqliteStore.open(...)`. Every statement runs in autocommit mode, so a save is one
-    atomic upsert: it lands entirely or not at all.
+    Create it with `await SqliteStore.open(...)`. Each write is one atomic statement: it lands entirely or
+    not at all, and it returns only once it is committed.
 
     A read or write of one small row in WAL mode takes microseconds, far less than handing it to a thread,
-    so statements run inline with SQLite's busy timeout at zero: they never wait. A statement that finds the
-    file locked by another connection is retried on the store's single worker thread with the full busy
-    timeout, and every statement after it goes there too until the worker is idle again, so the event loop
-    never blocks on another process and statements keep their order.
+    so statements run inline with SQLite's busy timeout at zero: they never wait. The writes of one
+    event-loop tick share one transaction and one COMMIT at the end of the tick (see GroupCommit), and reads
+    see them at once. A write that finds the file locked by another connection (a read, in WAL mode, hardly
+    ever does) is retried in autocommit mode on the store's single worker thread with the full busy timeout,
+    and every statement after it goes there too until the worker is idle again, so the event loop never
+    blocks on another process and statements keep their order.
     """
 
     def __init__(self, conn: sqlite3.Connection, path: str, clock: Clock, ttl: timedelta, busy_timeout: float):
@@ -80,6 +63,8 @@ class SqliteStore(SqliteExtras):
         self._last_purge: datetime | None = None
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qianzhu-sqlite")
         self._queued = 0  # statements handed to the worker and not finished yet
+        self._checkpoints = Checkpointer(path) if path != IN_MEMORY else None
+        self._group = GroupCommit(conn, lambda exc: translate(exc, path), self._committed)
 
     @classmethod
     async def open(
@@ -99,7 +84,7 @@ class SqliteStore(SqliteExtras):
                 sqlite3.connect, name, timeout=busy_timeout, isolation_level=None, check_same_thread=False
             )
         except sqlite3.Error as exc:
-            raise _translate(exc, name) from exc
+            raise translate(exc, name) from exc
         store = cls(conn, name, clock, ttl, busy_timeout)
         try:
             await store._on_worker(store._prepare)
@@ -107,6 +92,8 @@ class SqliteStore(SqliteExtras):
             await store.close()
             raise
         conn.execute("PRAGMA busy_timeout = 0")
+        if store._checkpoints is not None:
+            conn.execute("PRAGMA wal_autocheckpoint = 0")  # the Checkpointer's thread does them instead
         return store
 
     @property
@@ -138,6 +125,7 @@ class SqliteStore(SqliteExtras):
         cutoff = ((now - self._ttl).timestamp(),)
         removed = await self._on_worker(lambda: self._execute("DELETE FROM documents WHERE updated_at <= ?", cutoff)[1])
         await self._on_worker(lambda: self._execute("DELETE FROM once WHERE expires_at <= ?", (now.timestamp(),)))
+        self._committed()
         self._last_purge = now
         return removed
 
@@ -148,13 +136,18 @@ class SqliteStore(SqliteExtras):
             return False
 
     async def close(self) -> None:
+        pending = self._group.pending
+        if pending is not None:  # the last tick's writes are committed (or fail their writers) first
+            await asyncio.wait({pending})
         conn, self._conn = self._conn, None
         if conn is None:
             return
         try:
+            if self._checkpoints is not None:
+                await asyncio.get_running_loop().run_in_executor(self._worker, self._checkpoints.close)
             await asyncio.get_running_loop().run_in_executor(self._worker, conn.close)
         except sqlite3.Error as exc:
-            raise _translate(exc, self._path) from exc
+            raise translate(exc, self._path) from exc
         finally:
             self._worker.shutdown(wait=True)
 
@@ -164,10 +157,10 @@ class SqliteStore(SqliteExtras):
         tables = {str(row[0]) for row in rows}
         if tables:
             if not {"meta", "documents"} <= tables:
-                raise _corrupt(self._path, f"it is a SQLite database of something else: {sorted(tables)}")
+                raise corrupt(self._path, f"it is a SQLite database of something else: {sorted(tables)}")
             check = [str(row[0]) for row in self._execute("PRAGMA quick_check")[0]]
             if check != ["ok"]:
-                raise _corrupt(self._path, "quick_check: " + "; ".join(check[:3]))
+                raise corrupt(self._path, "quick_check: " + "; ".join(check[:3]))
             rows = self._execute("SELECT value FROM meta WHERE name = 'schema_version'")[0]
             version = str(rows[0][0]) if rows else "missing"
             if version != str(SCHEMA_VERSION):
@@ -198,7 +191,7 @@ class SqliteStore(SqliteExtras):
             cursor = self._conn.execute(sql, parameters)
             return cursor.fetchall(), cursor.rowcount
         except (sqlite3.Error, ValueError) as exc:
-            raise _translate(exc, self._path) from exc
+            raise translate(exc, self._path) from exc
 
     async def _run(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[Any]:
         return (await self._statement(sql, parameters))[0]
@@ -210,10 +203,28 @@ class SqliteStore(SqliteExtras):
     async def _statement(self, sql: str, parameters: tuple[Any, ...]) -> tuple[list[Any], int]:
         if self._queued == 0:
             try:
-                return self._execute(sql, parameters)
+                if sql.startswith("SELECT"):
+                    return self._execute(sql, parameters)
+                committed = self._group.begin()
             except StoreUnavailable:
                 pass  # locked by another connection: wait for it on the worker instead
-        return await self._on_worker(lambda: self._patient(sql, parameters))
+            else:
+                try:
+                    result = self._execute(sql, parameters)
+                except StoreError as exc:
+                    committed.cancel()  # nothing of this write is left to wait for
+                    self._group.failed(exc)
+                    raise
+                await committed
+                return result
+        result = await self._on_worker(lambda: self._patient(sql, parameters))
+        if not sql.startswith("SELECT"):
+            self._committed()
+        return result
+
+    def _committed(self) -> None:
+        if self._checkpoints is not None:
+            self._checkpoints.committed()
 
     def _patient(self, sql: str, parameters: tuple[Any, ...]) -> tuple[list[Any], int]:
         """On the worker: the statement with the full busy timeout."""
@@ -228,6 +239,9 @@ class SqliteStore(SqliteExtras):
     async def _on_worker(self, job: Callable[[], T]) -> T:
         self._queued += 1
         try:
+            pending = self._group.pending
+            if pending is not None:  # the worker shares the connection: the open transaction goes first
+                await asyncio.wait({pending})
             return await asyncio.get_running_loop().run_in_executor(self._worker, job)
         finally:
             self._queued -= 1
