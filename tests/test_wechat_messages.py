@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
+from wechatpy import parse_message
 
+from bot.channels.wechat.parse import to_message, xml_root
 from bot.channels.wechat.replies import SENTENCE_ENDS
 from bot.channels.wechat.texts import WechatTexts, load_texts
 from bot.cli.runtime import Runtime
@@ -164,3 +167,40 @@ async def test_choices_live_in_the_store_not_in_the_process(
         await store.close()
     assert texts.choices_heading in replies[0]
     assert replies[1].startswith("【上海｜")
+
+
+_SAMPLES = [
+    "<xml><ToUserName>gh</ToUserName><FromUserName> oU </FromUserName><CreateTime>1</CreateTime>"
+    "<MsgType>text</MsgType><Content>  签注 \n</Content><MsgId>7</MsgId></xml>",
+    "<xml><ToUserName><![CDATA[gh]]></ToUserName><FromUserName><![CDATA[oU]]></FromUserName>"
+    "<CreateTime>1</CreateTime><MsgType><![CDATA[voice]]></MsgType><MediaId>m</MediaId><Format>amr</Format>"
+    "<Recognition></Recognition><MsgId>8</MsgId></xml>",
+    "<xml><FromUserName>oU</FromUserName><CreateTime>1</CreateTime><MsgType>image</MsgType><PicUrl>u</PicUrl>"
+    "<MsgId>9</MsgId></xml>",
+    "<xml><FromUserName>oU</FromUserName><CreateTime>1</CreateTime><MsgType>Event</MsgType>"
+    "<Event>subscribe</Event><EventKey>qrscene_42</EventKey><Ticket>t</Ticket></xml>",
+    "<xml><FromUserName>oU</FromUserName><CreateTime>1</CreateTime><MsgType>event</MsgType>"
+    "<Event>subscribe</Event><EventKey>scanbarcode|x</EventKey></xml>",
+    "<xml><FromUserName>oU</FromUserName><CreateTime>1</CreateTime><MsgType>event</MsgType>"
+    "<Event>CLICK</Event><EventKey>help</EventKey></xml>",
+    "<xml><FromUserName>oU</FromUserName><CreateTime>1</CreateTime><MsgType>event</MsgType>"
+    "<Event>scancode_waitmsg</Event><EventKey>k</EventKey><ScanCodeInfo><ScanType>qrcode</ScanType>"
+    "<ScanResult>r</ScanResult></ScanCodeInfo></xml>",
+    "<xml><FromUserName>oU</FromUserName><CreateTime>1</CreateTime><MsgType>event</MsgType>"
+    "<Event>pic_sysphoto</Event><SendPicsInfo><Count>2</Count><PicList><item><PicMd5Sum>a</PicMd5Sum></item>"
+    "<item><PicMd5Sum>b</PicMd5Sum></item></PicList></SendPicsInfo></xml>",
+    "<xml><FromUserName>oU</FromUserName><CreateTime>1</CreateTime><MsgType>device_text</MsgType>"
+    '<DeviceType a="1">d</DeviceType><Mixed>x<b>y</b>z</Mixed></xml>',
+    "<xml><FromUserName>oU</FromUserName><CreateTime>1</CreateTime><MsgType>device_event</MsgType>"
+    "<Event>bind</Event></xml>",
+    "<xml><FromUserName>oU</FromUserName><CreateTime>1</CreateTime><MsgType>shortvideo</MsgType><MsgId>3</MsgId></xml>",
+]
+
+
+@pytest.mark.parametrize("xml", _SAMPLES)
+def test_the_single_parse_builds_what_wechatpy_builds(xml: str) -> None:
+    """The tree parsed once (defused) becomes the same wechatpy message as wechatpy's own parse_message."""
+    ours, theirs = to_message(xml_root(xml)), parse_message(xml)
+    assert type(ours) is type(theirs)
+    assert json.loads(json.dumps(ours._data)) == json.loads(json.dumps(theirs._data))
+    assert (ours.source, ours.id, ours.time) == (theirs.source, theirs.id, theirs.time)

@@ -1,19 +1,17 @@
-"""Inbound: a capped body, XML without DTDs or entities, the envelope opened, then wechatpy's parser."""
+"""Inbound: a capped body, XML without DTDs or entities, the envelope opened, then wechatpy's message types."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 from xml.etree.ElementTree import Element, ParseError
-from xml.parsers.expat import ExpatError
 
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 from starlette.requests import Request
-from wechatpy import parse_message
-from wechatpy.events import ClickEvent, SubscribeEvent, SubscribeScanEvent
-from wechatpy.messages import BaseMessage, TextMessage, VoiceMessage
+from wechatpy.events import EVENT_TYPES, ClickEvent, SubscribeEvent, SubscribeScanEvent
+from wechatpy.messages import MESSAGE_TYPES, BaseMessage, TextMessage, UnknownMessage, VoiceMessage
 
 from bot.channels.wechat.crypto import Keys, Undecryptable
 from bot.channels.wechat.security import Guard
@@ -106,12 +104,55 @@ def _field(root: Element, name: str) -> str:
     return (root.findtext(name) or "").strip()
 
 
+def _value(element: Element) -> Any:
+    """One element as xmltodict (wechatpy's parser) gives it: stripped text or None, or a dict of children."""
+    text = "".join([element.text or "", *(child.tail or "" for child in element)]).strip() or None
+    if not len(element) and not element.attrib:
+        return text
+    item: dict[str, Any] = {f"@{name}": value for name, value in element.attrib.items()}
+    for child in element:
+        value = _value(child)
+        if child.tag not in item:
+            item[child.tag] = value
+        elif isinstance(item[child.tag], list):
+            item[child.tag].append(value)
+        else:
+            item[child.tag] = [item[child.tag], value]
+    if text is not None:
+        item["#text"] = text
+    return item
+
+
+def to_message(root: Element) -> BaseMessage:
+    """wechatpy's message for the already parsed (and defused) tree: `wechatpy.parse_message` without parsing
+    the XML again. Its dispatch is repeated here; tests/test_wechat_messages.py checks that both agree."""
+    data = _value(root)
+    if not isinstance(data, dict):
+        raise TypeError("<xml> has no fields")
+    message_type = data["MsgType"].lower()
+    if message_type != "event" and not message_type.startswith("device_"):
+        return MESSAGE_TYPES.get(message_type, UnknownMessage)(data)
+    event_type = data["Event"].lower() if "Event" in data else None
+    if event_type is None and message_type.startswith("device_"):
+        event_type = message_type
+    elif message_type.startswith("device_"):
+        event_type = f"device_{event_type}"
+    if event_type == "subscribe" and data.get("EventKey"):
+        event_key = data["EventKey"]
+        if event_key.startswith(("scanbarcode|", "scanimage|")):
+            event_type = data["Event"] = "subscribe_scan_product"
+        elif event_key.startswith("qrscene_"):
+            event_type = data["Event"] = "subscribe_scan"
+            data["EventKey"] = event_key[len("qrscene_") :]
+    return EVENT_TYPES.get(event_type, UnknownMessage)(data)
+
+
 def translate(envelope: Envelope) -> Inbound:
     """The inbound message; an unknown type becomes "unsupported", never an exception."""
     root = envelope.root  # already checked: no DTD, no entities
     try:
-        message = parse_message(envelope.xml)
-    except (KeyError, ValueError, TypeError, AttributeError, ExpatError) as exc:
+        message = to_message(root)
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
         raise Malformed(f"wechatpy cannot parse it: {type(exc).__name__}") from exc
     openid, created, msg_type = message.source, _field(root, "CreateTime"), _field(root, "MsgType").lower()
     if not isinstance(openid, str) or not openid or not created.isdigit():
