@@ -5,13 +5,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import date
 
+import httpx
 import pytest
 
 from bot.catalog.catalog import Catalog
 from bot.catalog.loader import load_catalog
+from bot.cli.runtime import Runtime
 from bot.core.clock import FixedClock
 from bot.core.engine import Engine
 from bot.store.memory import MemoryStore
+from tests.wechat_kit import runtime as wechat_runtime
+from tests.wechat_kit import wechat_server
 
 TODAY = date(2026, 11, 26)
 
@@ -31,6 +35,21 @@ def shared_engine_parts(catalog: Catalog) -> Engine:
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock.on(TODAY)
+
+
+@pytest.fixture
+async def run(shared_engine_parts: Engine, clock: FixedClock) -> AsyncIterator[Runtime]:
+    """A WeChat-ready runtime on a fresh memory store (tests/wechat_kit.py builds requests for it)."""
+    store = MemoryStore(clock)
+    yield wechat_runtime(shared_engine_parts, store, clock)
+    await store.close()
+
+
+@pytest.fixture
+async def client(run: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for `run` served on 127.0.0.1."""
+    async with wechat_server(run) as opened:
+        yield opened
 
 
 @pytest.fixture

@@ -30,19 +30,6 @@ USER = "oUser-http-1"
 MODES: tuple[Mode, ...] = ("plaintext", "compatible", "safe")
 
 
-@pytest.fixture
-async def run(shared_engine_parts: Engine, clock: FixedClock) -> AsyncIterator[Runtime]:
-    store = MemoryStore(clock)
-    yield runtime(shared_engine_parts, store, clock)
-    await store.close()
-
-
-@pytest.fixture
-async def client(run: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    async with wechat_server(run) as opened:
-        yield opened
-
-
 def refusals(run: Runtime, kind: str) -> float:
     return run.metrics.errors.value("wechat", kind)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -17,7 +16,6 @@ from bot.cli.runtime import Runtime
 from bot.core.clock import FixedClock
 from bot.core.engine import Engine
 from bot.core.messages import Message
-from bot.store.memory import MemoryStore
 from bot.store.sqlite import SqliteStore
 from tests.wechat_kit import WeChat, event_xml, message_xml, next_msg_id, runtime, text_xml, wechat_server
 
@@ -27,19 +25,6 @@ USER = "oUser-messages-1"
 @pytest.fixture(scope="module")
 def texts() -> WechatTexts:
     return load_texts()
-
-
-@pytest.fixture
-async def run(shared_engine_parts: Engine, clock: FixedClock) -> AsyncIterator[Runtime]:
-    store = MemoryStore(clock)
-    yield runtime(shared_engine_parts, store, clock)
-    await store.close()
-
-
-@pytest.fixture
-async def client(run: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    async with wechat_server(run) as opened:
-        yield opened
 
 
 @pytest.fixture

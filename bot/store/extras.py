@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
+
+from bot.store.base import Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,17 +60,5 @@ class OnceStore(Protocol):
         ...
 
 
-class Stores(ReminderStore, OnceStore, Protocol):
+class Stores(Store, ReminderStore, OnceStore, Protocol):
     """Everything a running bot keeps: sessions (Store) plus reminders and once-only records."""
-
-    async def load(self, key: str) -> str | None: ...
-
-    async def save(self, key: str, document: str) -> None: ...
-
-    async def delete(self, key: str) -> None: ...
-
-    def lock(self, key: str) -> AbstractAsyncContextManager[None]: ...
-
-    async def ping(self) -> bool: ...
-
-    async def close(self) -> None: ...
