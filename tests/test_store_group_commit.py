@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,6 +31,13 @@ def raw(path: Path) -> Iterator[sqlite3.Connection]:
         yield conn
 
 
+@asynccontextmanager
+async def conversations_at_work(store: SqliteStore) -> AsyncIterator[None]:
+    """Two conversations hold their locks, as under concurrent traffic: then writers share commits."""
+    async with store.lock("conversation-1"), store.lock("conversation-2"):
+        yield
+
+
 def statements(store: SqliteStore) -> list[str]:
     """Every statement the store's connection runs from now on, as SQLite traces them."""
     seen: list[str] = []
@@ -46,7 +53,8 @@ async def test_saves_of_one_tick_share_one_commit_and_all_survive_a_reopen(tmp_p
     try:
         await store.save("warm-up", "{}")  # the first save also purges, on the worker
         seen = statements(store)
-        await asyncio.gather(*(store.save(f"k{n}", f'{{"n": {n}}}') for n in range(10)))
+        async with conversations_at_work(store):
+            await asyncio.gather(*(store.save(f"k{n}", f'{{"n": {n}}}') for n in range(10)))
         assert seen.count("BEGIN IMMEDIATE") == 1
         assert seen.count("COMMIT") == 1
         with raw(path) as other:  # committed, visible to another connection, before the saves returned
@@ -60,18 +68,34 @@ async def test_saves_of_one_tick_share_one_commit_and_all_survive_a_reopen(tmp_p
         await reopened.close()
 
 
+async def test_a_lone_conversation_commits_at_once(tmp_path: Path, clock: FixedClock) -> None:
+    path = tmp_path / "state.db"
+    store = await SqliteStore.open(path, clock)
+    try:
+        await store.save("warm-up", "{}")
+        seen = statements(store)
+        async with store.lock("k"):
+            await store.save("k", "1")
+            with raw(path) as other:
+                assert other.execute("SELECT body FROM documents WHERE key = 'k'").fetchone() == ("1",)
+        assert "BEGIN IMMEDIATE" not in seen  # autocommit: no transaction of its own to share
+    finally:
+        await store.close()
+
+
 async def test_a_write_returns_only_after_its_commit(tmp_path: Path, clock: FixedClock) -> None:
     path = tmp_path / "state.db"
     store = await SqliteStore.open(path, clock)
     try:
         await store.save("warm-up", "{}")
-        saving = asyncio.ensure_future(store.save("k", "1"))
-        await asyncio.sleep(0)  # the save ran inline and waits for the end of the tick's transaction
-        with raw(path) as other:
-            assert other.execute("SELECT count(*) FROM documents WHERE key = 'k'").fetchone() == (0,)
-            assert not saving.done()
-            await saving
-            assert other.execute("SELECT body FROM documents WHERE key = 'k'").fetchone() == ("1",)
+        async with conversations_at_work(store):
+            saving = asyncio.ensure_future(store.save("k", "1"))
+            await asyncio.sleep(0)  # the save ran inline and waits for the end of the tick's transaction
+            with raw(path) as other:
+                assert other.execute("SELECT count(*) FROM documents WHERE key = 'k'").fetchone() == (0,)
+                assert not saving.done()
+                await saving
+                assert other.execute("SELECT body FROM documents WHERE key = 'k'").fetchone() == ("1",)
     finally:
         await store.close()
 
@@ -107,9 +131,10 @@ async def test_a_failed_commit_reaches_every_waiter_and_keeps_nothing(tmp_path: 
             return sqlite3.SQLITE_DENY if refused else sqlite3.SQLITE_OK
 
         conn.set_authorizer(deny_commit)
-        outcomes = await asyncio.gather(
-            store.save("a", "1"), store.save("b", "2"), store.claim_once("once-c", _TTL), return_exceptions=True
-        )
+        async with conversations_at_work(store):
+            outcomes = await asyncio.gather(
+                store.save("a", "1"), store.save("b", "2"), store.claim_once("once-c", _TTL), return_exceptions=True
+            )
         assert all(isinstance(outcome, StoreError) for outcome in outcomes), outcomes
         assert "not authorized" in str(outcomes[0])
         conn.set_authorizer(None)
@@ -174,11 +199,12 @@ async def test_a_cancelled_writer_cancels_nobody_else_and_its_write_still_lands(
     store = await SqliteStore.open(path, clock)
     try:
         await store.save("warm-up", "{}")
-        first = asyncio.ensure_future(store.save("a", "1"))
-        second = asyncio.ensure_future(store.save("b", "2"))
-        await asyncio.sleep(0)  # both ran inline and wait for the same COMMIT
-        first.cancel()
-        await second
+        async with conversations_at_work(store):
+            first = asyncio.ensure_future(store.save("a", "1"))
+            second = asyncio.ensure_future(store.save("b", "2"))
+            await asyncio.sleep(0)  # both ran inline and wait for the same COMMIT
+            first.cancel()
+            await second
         assert first.cancelled()
         with raw(path) as other:
             assert other.execute("SELECT key, body FROM documents WHERE key IN ('a', 'b') ORDER BY key").fetchall() == [

@@ -45,12 +45,13 @@ class SqliteStore(SqliteExtras):
     not at all, and it returns only once it is committed.
 
     A read or write of one small row in WAL mode takes microseconds, far less than handing it to a thread,
-    so statements run inline with SQLite's busy timeout at zero: they never wait. The writes of one
-    event-loop tick share one transaction and one COMMIT at the end of the tick (see GroupCommit), and reads
-    see them at once. A write that finds the file locked by another connection (a read, in WAL mode, hardly
-    ever does) is retried in autocommit mode on the store's single worker thread with the full busy timeout,
-    and every statement after it goes there too until the worker is idle again, so the event loop never
-    blocks on another process and statements keep their order.
+    so statements run inline with SQLite's busy timeout at zero: they never wait. While several conversations
+    hold their locks, the writes of one event-loop tick share one transaction and one COMMIT at the end of
+    the tick (see GroupCommit), and reads see them at once; a lone conversation's write commits at once.
+    A write that finds the file locked by another connection (a read, in WAL mode, hardly ever does) is
+    retried in autocommit mode on the store's single worker thread with the full busy timeout, and every
+    statement after it goes there too until the worker is idle again, so the event loop never blocks on
+    another process and statements keep their order.
     """
 
     def __init__(self, conn: sqlite3.Connection, path: str, clock: Clock, ttl: timedelta, busy_timeout: float):
@@ -205,6 +206,12 @@ class SqliteStore(SqliteExtras):
             try:
                 if sql.startswith("SELECT"):
                     return self._execute(sql, parameters)
+                if self._group.pending is None and len(self._locks) <= 1:
+                    # One conversation at work: nobody to share a commit with, so commit now (autocommit)
+                    # and save the extra statement and event-loop turn that a group commit costs.
+                    result = self._execute(sql, parameters)
+                    self._committed()
+                    return result
                 committed = self._group.begin()
             except StoreUnavailable:
                 pass  # locked by another connection: wait for it on the worker instead
