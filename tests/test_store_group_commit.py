@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, closing, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,20 +15,12 @@ from bot.core.clock import FixedClock
 from bot.core.errors import StoreError
 from bot.store.sqlite import SqliteStore
 from bot.store.sqlite_checkpoint import CHECKPOINT_EVERY
-
-T0 = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
+from tests.sqlite_kit import T0, raw
 
 
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(T0)
-
-
-@contextmanager
-def raw(path: Path) -> Iterator[sqlite3.Connection]:
-    """A plain sqlite3 connection in autocommit mode, as another process would have."""
-    with closing(sqlite3.connect(path, isolation_level=None, timeout=0)) as conn:
-        yield conn
 
 
 @asynccontextmanager

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,20 +12,12 @@ import pytest
 from bot.core.clock import FixedClock
 from bot.core.errors import StoreCorrupt, StoreError, StoreUnavailable
 from bot.store.sqlite import SCHEMA_VERSION, SqliteStore
-
-T0 = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
+from tests.sqlite_kit import T0, raw
 
 
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(T0)
-
-
-@contextmanager
-def raw(path: Path) -> Iterator[sqlite3.Connection]:
-    """A plain sqlite3 connection in autocommit mode, as another process would have."""
-    with closing(sqlite3.connect(path, isolation_level=None, timeout=0)) as conn:
-        yield conn
 
 
 def stored_keys(path: Path) -> set[str]:
