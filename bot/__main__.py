@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -147,6 +148,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(run(args, settings))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader went away (`qianzhu chat | head`): stop quietly, no traceback
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

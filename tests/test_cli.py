@@ -152,3 +152,19 @@ def test_replay_requires_today() -> None:
     result = qianzhu("replay")
     assert result.returncode == 2
     assert "--today" in result.stderr
+
+
+def test_chat_stops_quietly_when_the_reader_goes_away(db: str) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "chat", "--db", db, "--today", "2026-11-26"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    assert process.stdin is not None
+    process.stdout.close()  # like `qianzhu chat | head -1` once head has what it wants
+    _, stderr = process.communicate("我在上海，居住证10月20号过期了\n" * 3, timeout=60)
+    assert process.returncode == 1
+    assert "Traceback" not in stderr
