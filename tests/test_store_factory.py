@@ -9,7 +9,7 @@ import pytest
 
 from bot.core.clock import FixedClock
 from bot.core.errors import StoreError
-from bot.store.factory import DEFAULT_PATH, open_store
+from bot.store.factory import open_store
 from bot.store.memory import MemoryStore
 from bot.store.sqlite import SqliteStore
 
@@ -26,11 +26,11 @@ async def test_a_path_gives_sqlite_there(tmp_path: Path) -> None:
 
 
 async def test_none_gives_sqlite_at_the_default_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     store = await open_store(None, CLOCK)
     try:
         assert isinstance(store, SqliteStore)
-        assert (tmp_path / DEFAULT_PATH).exists()
+        assert (tmp_path / "qianzhu" / "qianzhu.db").exists()
     finally:
         await store.close()
 

@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from bot.core.clock import Clock
 from bot.core.errors import StoreError
+from bot.settings import default_db_path
 from bot.store.extras import Stores
 from bot.store.memory import MemoryStore
 from bot.store.sqlite import SqliteStore
 
-DEFAULT_PATH = Path("data") / "qianzhu.db"
 MEMORY_URL = "memory:"
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):")  # two letters or more, so "C:\x.db" stays a path
 
 
 async def open_store(url_or_path: str | None, clock: Clock) -> Stores:
-    """None → SQLite at `data/qianzhu.db`; a path → SQLite there; "memory:" → an in-process store."""
+    """None → SQLite at the documented default (settings.default_db_path); a path → SQLite there;
+    "memory:" → an in-process store."""
     if url_or_path is None or not url_or_path.strip():
-        return await SqliteStore.open(DEFAULT_PATH, clock)
+        return await SqliteStore.open(default_db_path(), clock)
     target = url_or_path.strip()
     if target in (MEMORY_URL, "memory://"):
         return MemoryStore(clock)
