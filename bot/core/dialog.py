@@ -64,7 +64,7 @@ class Dialog:
         notes = [self.p("long_input")] if reading.truncated else []
         if _LATIN.search(reading.text) and not _HAN.search(reading.text):
             notes.append(self.p("not_chinese"))
-        s = session
+        s = session  # short name: every helper below takes and updates it
         filled = self._fill_tense_answer(s, reading)
         filled = self._fill_city_pick(s, reading) or filled
         if reading.city and not filled:
@@ -157,7 +157,7 @@ class Dialog:
         if question is not None:
             return Turn([Reply("\n".join([*notes, question.text]), question.choices)], intent, s)
         s.pending = None
-        verdict, rule, text = self._verdict(s.expiry, s.city if s.city_known else None, s.city or "", today)
+        verdict, rule, text = self._verdict_of(s, today)
         texts = [*notes]
         if s.month_only and s.expiry:
             texts.append(self.p("month_precision", date=fmt_date(s.expiry)))
@@ -193,9 +193,13 @@ class Dialog:
         return None
 
     def verdict_for(self, s: Session, today: date) -> tuple[Verdict, CityRule]:
-        assert s.expiry is not None
-        verdict, rule, _ = self._verdict(s.expiry, s.city if s.city_known else None, s.city or "", today)
+        verdict, rule, _ = self._verdict_of(s, today)
         return verdict, rule
+
+    def _verdict_of(self, s: Session, today: date) -> tuple[Verdict, CityRule, str]:
+        """The (memoised) verdict, rule and reply text for a session whose slots are filled."""
+        assert s.expiry is not None
+        return self._verdict(s.expiry, s.city if s.city_known else None, s.city or "", today)
 
     def _compute_verdict(
         self, expiry: date, rule_city: str | None, label: str, today: date
