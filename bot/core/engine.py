@@ -60,7 +60,7 @@ class Engine:
         return turn
 
     async def _turn(self, message: Message) -> Turn:
-        key = conversation_key(message.channel, message.user_id, self._salt)
+        key = self.key(message.channel, message.user_id)
         try:
             async with self.store.lock(key):
                 before = await self.store.load(key)
@@ -84,6 +84,6 @@ class Engine:
 
     async def forget(self, channel: str, user_id: str) -> None:
         """Deletes everything stored about one user on one channel."""
-        key = conversation_key(channel, user_id, self._salt)
+        key = self.key(channel, user_id)
         async with self.store.lock(key):
             await self.store.delete(key)
