@@ -15,6 +15,7 @@ from bot.core.clock import Clock
 from bot.core.errors import StoreError, StoreUnavailable
 from bot.store.base import SESSION_TTL
 from bot.store.locks import KeyedLocks
+from bot.store.sqlite_cache import DocumentCache
 from bot.store.sqlite_checkpoint import Checkpointer
 from bot.store.sqlite_commit import GroupCommit
 from bot.store.sqlite_errors import corrupt, translate
@@ -65,7 +66,8 @@ class SqliteStore(SqliteExtras):
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qianzhu-sqlite")
         self._queued = 0  # statements handed to the worker and not finished yet
         self._checkpoints = Checkpointer(path) if path != IN_MEMORY else None
-        self._group = GroupCommit(conn, lambda exc: translate(exc, path), self._committed)
+        self._group = GroupCommit(conn, lambda exc: translate(exc, path), self._committed, self._rolled_back)
+        self._cache = DocumentCache(self._data_version)
 
     @classmethod
     async def open(
@@ -93,6 +95,7 @@ class SqliteStore(SqliteExtras):
             await store.close()
             raise
         conn.execute("PRAGMA busy_timeout = 0")
+        store._cache.get("")  # the first look at data_version, which later ones are compared with
         if store._checkpoints is not None:
             conn.execute("PRAGMA wal_autocheckpoint = 0")  # the Checkpointer's thread does them instead
         return store
@@ -103,18 +106,35 @@ class SqliteStore(SqliteExtras):
 
     async def load(self, key: str) -> str | None:
         cutoff = (self._clock.now() - self._ttl).timestamp()
-        rows = await self._run("SELECT body FROM documents WHERE key = ? AND updated_at > ?", (key, cutoff))
-        return str(rows[0][0]) if rows else None
+        # The cache runs a statement inline, so only while the worker is not using the connection.
+        cached = self._cache.get(key) if self._queued == 0 else None
+        if cached is None:
+            epoch = self._cache.epoch
+            rows = await self._run("SELECT body, updated_at FROM documents WHERE key = ?", (key,))
+            cached = (str(rows[0][0]), float(rows[0][1])) if rows else (None, 0.0)
+            self._cache.put(key, cached[0], cached[1], epoch)
+        body, updated_at = cached
+        return body if updated_at > cutoff else None
 
     async def save(self, key: str, document: str) -> None:
         now = self._clock.now()
         if self._last_purge is None or now - self._last_purge >= PURGE_INTERVAL:
             await self.purge()
-        await self._run(_UPSERT, (key, document, now.timestamp()))
+        epoch = self._cache.epoch
+        try:
+            await self._run(_UPSERT, (key, document, now.timestamp()))
+        except BaseException:
+            self._cache.drop(key)  # it may or may not have landed
+            raise
+        self._cache.put(key, document, now.timestamp(), epoch)
 
     async def delete(self, key: str) -> None:
         """Deletes the key's document and its reminders."""
-        await self._run("DELETE FROM documents WHERE key = ?", (key,))
+        self._cache.drop(key)
+        try:
+            await self._run("DELETE FROM documents WHERE key = ?", (key,))
+        finally:
+            self._cache.drop(key)
         await self._run("DELETE FROM reminders WHERE key = ?", (key,))
 
     def lock(self, key: str) -> AbstractAsyncContextManager[None]:
@@ -228,6 +248,13 @@ class SqliteStore(SqliteExtras):
         if not sql.startswith("SELECT"):
             self._committed()
         return result
+
+    def _data_version(self) -> int:
+        """Changes whenever another connection commits to the file (never for this connection's own commits)."""
+        return int(self._execute("PRAGMA data_version")[0][0][0])
+
+    def _rolled_back(self) -> None:
+        self._cache.clear()  # reads may have cached writes of the transaction that is now gone
 
     def _committed(self) -> None:
         if self._checkpoints is not None:

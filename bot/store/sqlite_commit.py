@@ -29,10 +29,17 @@ class GroupCommit:
     connection see the open transaction's writes.
     """
 
-    def __init__(self, conn: sqlite3.Connection, translate: Translate, committed: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        translate: Translate,
+        committed: Callable[[], None],
+        rolled_back: Callable[[], None] = lambda: None,
+    ) -> None:
         self._conn = conn
         self._translate = translate
         self._committed = committed  # told of each successful COMMIT
+        self._rolled_back = rolled_back  # told when the open transaction is lost
         self._done: asyncio.Future[None] | None = None  # the open transaction's COMMIT
         self._writers: list[asyncio.Future[None]] = []  # one future per write waiting for it
 
@@ -79,6 +86,8 @@ class GroupCommit:
     def _settle(self, error: StoreError | None) -> None:
         done, writers = self._done, self._writers
         self._done, self._writers = None, []
+        if error is not None:
+            self._rolled_back()
         for future in (*writers, done):
             if future is None or future.done():  # a writer cancelled while waiting
                 continue
