@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
+import chinese_calendar
 import pytest
 
 from bot.core.rules import Cited, CityRule, add_months
 from bot.core.verdicts import Processing, classify, decide
-from bot.core.workdays import add_workdays
+from bot.core.workdays import add_workdays, is_workday
 
 
 def cited(value: int, unit: str = "days") -> Cited:
@@ -123,3 +124,13 @@ def test_workdays_fall_back_to_weekends_beyond_the_calendar() -> None:
 
 def test_zero_workdays_is_the_start_day() -> None:
     assert add_workdays(date(2026, 11, 26), 0).day == date(2026, 11, 26)
+
+
+def test_is_workday_agrees_with_chinese_calendar_on_every_day_it_covers() -> None:
+    day, last = date(2004, 1, 1), date(2026, 12, 31)
+    while day <= last:
+        assert is_workday(day) == (chinese_calendar.is_workday(day), True), day
+        day += timedelta(days=1)
+    with pytest.raises(NotImplementedError):
+        chinese_calendar.is_workday(date(2027, 1, 4))
+    assert is_workday(date(2027, 1, 4)) == (True, False)
