@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot.asgi import Endpoint, Receive, Scope, Send
 from bot.cli.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -23,11 +24,27 @@ class Mounted:
     """What a channel adds to the app: routes, and what to start and stop with it."""
 
     routes: list[BaseRoute] = field(default_factory=list)
+    endpoints: dict[str, Endpoint] = field(default_factory=dict)  # exact paths served as raw ASGI apps
     startup: list[Hook] = field(default_factory=list)
     shutdown: list[Hook] = field(default_factory=list)
 
 
-def build_app(runtime: Runtime, channels: Sequence[Mounted] = ()) -> Starlette:
+class App:
+    """Starlette, except for the channels' raw endpoints, which get HTTP requests for their exact path first."""
+
+    def __init__(self, starlette: Starlette, endpoints: dict[str, Endpoint]) -> None:
+        self.starlette = starlette
+        self._endpoints = endpoints
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        endpoint = self._endpoints.get(scope["path"]) if scope["type"] == "http" else None
+        if endpoint is None:
+            await self.starlette(scope, receive, send)
+        else:
+            await endpoint(scope, receive, send)
+
+
+def build_app(runtime: Runtime, channels: Sequence[Mounted] = ()) -> App:
     async def healthz(request: Request) -> Response:
         healthy = await runtime.store.ping()
         return PlainTextResponse("ok\n" if healthy else "store unavailable\n", status_code=200 if healthy else 503)
@@ -51,6 +68,8 @@ def build_app(runtime: Runtime, channels: Sequence[Mounted] = ()) -> Starlette:
                         log.exception("a shutdown hook failed")
 
     routes: list[BaseRoute] = [Route("/healthz", healthz), Route("/metrics", metrics)]
+    endpoints: dict[str, Endpoint] = {}
     for channel in channels:
         routes += channel.routes
-    return Starlette(routes=routes, lifespan=lifespan)
+        endpoints |= channel.endpoints
+    return App(Starlette(routes=routes, lifespan=lifespan), endpoints)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr, ValidationError
 from wechatpy import parse_message
+from wechatpy.replies import TextReply
 
 from bot.catalog.loader import default_content_dir
 from bot.channels.wechat.app import mount_wechat
@@ -128,13 +129,23 @@ def test_text_without_any_sentence_end_is_still_cut_within_the_limit(texts: Wech
 
 
 def test_cdata_cannot_be_closed_early_by_the_text() -> None:
+    root = ET.fromstring(passive_xml("a]]><Injected>1</Injected>b", "o]]><X/>1", "gh"))
+    assert root.findtext("Content") == "a]]><Injected>1</Injected>b"
+    assert root.findtext("ToUserName") == "o]]><X/>1"
+    assert root.find("Injected") is None
+
+
+@pytest.mark.parametrize(
+    "text", ["你好", "第一行\n第二行 & <b>粗</b>", "签注 😀 ✅", "a]]>b", " 前后有空格 ", "x" * 2048]
+)
+def test_the_passive_reply_is_byte_for_byte_wechatpy_s(text: str) -> None:
     message = parse_message(
-        "<xml><ToUserName>gh</ToUserName><FromUserName>o1</FromUserName><CreateTime>1</CreateTime>"
+        "<xml><ToUserName>gh_0123</ToUserName><FromUserName>oUser-1</FromUserName><CreateTime>1</CreateTime>"
         "<MsgType>text</MsgType><Content>x</Content><MsgId>1</MsgId></xml>"
     )
-    root = ET.fromstring(passive_xml("a]]><Injected>1</Injected>b", message))
-    assert root.findtext("Content") == "a]]><Injected>1</Injected>b"
-    assert root.find("Injected") is None
+    escaped = text.replace("]]>", "]]]]><![CDATA[>")
+    theirs = TextReply(message=message, content=escaped, time=1795000000).render()
+    assert passive_xml(text, "oUser-1", "gh_0123", created=1795000000) == theirs
 
 
 @pytest.mark.parametrize(

@@ -41,6 +41,15 @@ async def test_url_verification_echoes_echostr(client: httpx.AsyncClient, clock:
     forged = params | {"signature": "0" * 40}
     assert (await client.get("/wechat", params=forged)).status_code == 403
     assert (await client.get("/wechat", params={"echostr": "x"})).status_code == 403
+    assert (await client.head("/wechat", params=params)).status_code == 200
+
+
+async def test_other_methods_get_405_with_allow(client: httpx.AsyncClient, clock: FixedClock) -> None:
+    for method in ("PUT", "DELETE", "PATCH", "OPTIONS"):
+        response = await client.request(method, "/wechat", params=WeChat(clock).signed())
+        assert response.status_code == 405, method
+        assert response.headers["allow"] == "GET, HEAD, POST"
+    assert (await client.get("/wechat/", params=WeChat(clock).signed())).status_code == 404  # exact path only
 
 
 @pytest.mark.parametrize("mode", MODES)

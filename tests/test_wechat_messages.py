@@ -179,6 +179,13 @@ _SAMPLES = [
     "<xml><FromUserName>oU</FromUserName><CreateTime>1</CreateTime><MsgType>device_event</MsgType>"
     "<Event>bind</Event></xml>",
     "<xml><FromUserName>oU</FromUserName><CreateTime>1</CreateTime><MsgType>shortvideo</MsgType><MsgId>3</MsgId></xml>",
+    # shapes off the quick path for plain fields: a repeated field, stray text, and indentation (which stays on it)
+    "<xml><FromUserName>oU</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType><Content>a</Content>"
+    "<Content>b</Content><MsgId>4</MsgId></xml>",
+    "<xml>stray<FromUserName>oU</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType><MsgId>5</MsgId>"
+    "tail</xml>",
+    "<xml>\n  <FromUserName> oU </FromUserName>\n  <CreateTime>1</CreateTime>\n  <MsgType>text</MsgType>\n"
+    "  <Content><![CDATA[ 你好 ]]></Content>\n  <MsgId>6</MsgId>\n</xml>",
 ]
 
 

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
-from starlette.routing import BaseRoute, Route
-
+from bot.asgi import TEXT, XML, BadBody, BodyTooLarge, Receive, Scope, Send, query, read_body, respond
 from bot.channels.wechat import CHANNEL
 from bot.channels.wechat.answers import Answers
 from bot.channels.wechat.api import WeChatApi
 from bot.channels.wechat.crypto import BadAesKey, Keys
 from bot.channels.wechat.delivery import LateDelivery
 from bot.channels.wechat.once import OnceGate
-from bot.channels.wechat.parse import Envelope, Inbound, Malformed, TooLarge, open_envelope, read_body, translate
+from bot.channels.wechat.parse import MAX_BODY, Envelope, Inbound, Malformed, open_envelope, translate
 from bot.channels.wechat.replies import passive_xml
 from bot.channels.wechat.security import Forbidden, Guard
 from bot.channels.wechat.texts import load_texts
@@ -26,10 +23,16 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 PATH = "/wechat"
+Answer = tuple[int, bytes, bytes]  # status, body, content type
 
 
 class WechatEndpoint:
-    """Verifies and translates each request, hands it to the gate, and wraps the answer for WeChat."""
+    """Verifies and translates each request, hands it to the gate, and wraps the answer for WeChat.
+
+    It is a raw ASGI app for the path /wechat (see `bot.server.App`): GET and HEAD are the URL verification,
+    POST a message; anything else gets 405. Every answer is computed before the first byte is sent, so an
+    unexpected error still gets a plain 500 and never a traceback.
+    """
 
     def __init__(
         self, guard: Guard, keys: Keys | None, answers: Answers, gate: OnceGate, late: LateDelivery, metrics: Metrics
@@ -37,49 +40,64 @@ class WechatEndpoint:
         self._guard, self._keys, self._answers = guard, keys, answers
         self._gate, self._late, self._metrics = gate, late, metrics
 
-    async def verify(self, request: Request) -> Response:
-        """The URL check WeChat makes when the server address is saved: echo `echostr` if the signature holds."""
-        query = request.query_params
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        method = scope["method"]
+        allow: tuple[tuple[bytes, bytes], ...] = ()
         try:
-            self._guard.check(query.get("signature"), query.get("timestamp"), query.get("nonce"))
+            if method in ("GET", "HEAD"):
+                status, body, kind = self.verify(query(scope))
+            elif method == "POST":
+                status, body, kind = await self.receive(scope, receive)
+            else:
+                status, body, kind, allow = 405, b"405\n", TEXT, ((b"allow", b"GET, HEAD, POST"),)
+        except Exception:
+            log.exception("a /wechat request failed")
+            self._metrics.errors.inc(CHANNEL, "internal")
+            status, body, kind = 500, b"500\n", TEXT
+        await respond(send, status, body, kind, allow)
+
+    def verify(self, params: dict[str, str]) -> Answer:
+        """The URL check WeChat makes when the server address is saved: echo `echostr` if the signature holds."""
+        try:
+            self._guard.check(params.get("signature"), params.get("timestamp"), params.get("nonce"))
         except Forbidden as exc:
             return self._reject(403, "forbidden", str(exc))
-        echo = query.get("echostr")
+        echo = params.get("echostr")
         if not echo:
             return self._reject(400, "bad_request", "no echostr")
-        return PlainTextResponse(echo)
+        return 200, echo.encode(), TEXT
 
-    async def receive(self, request: Request) -> Response:
-        query = request.query_params
+    async def receive(self, scope: Scope, receive: Receive) -> Answer:
+        params = query(scope)
         try:
-            self._guard.check(query.get("signature"), query.get("timestamp"), query.get("nonce"))
-            envelope = open_envelope(await read_body(request), query, self._guard, self._keys)
+            self._guard.check(params.get("signature"), params.get("timestamp"), params.get("nonce"))
+            envelope = open_envelope(await read_body(scope, receive, MAX_BODY), params, self._guard, self._keys)
             inbound = translate(envelope)
         except Forbidden as exc:
             return self._reject(403, "forbidden", str(exc))
-        except TooLarge:
+        except BodyTooLarge:
             return self._reject(413, "too_large", "body over 64 KB")
-        except Malformed as exc:
+        except (Malformed, BadBody) as exc:
             return self._reject(400, "bad_request", str(exc))
         # MsgId and CreateTime grow over time: leading with them, new records land at the end of the store's index
         key = f"{inbound.once_id}:{self._answers.key_of(inbound.openid)}"
         text = await self._gate.answer(
             key, lambda: self._answers.answer(inbound), lambda late: self._late.send(inbound.openid, late)
         )
-        return self._reply(text, inbound, envelope, query.get("nonce", ""), query.get("timestamp", ""))
+        return self._reply(text, inbound, envelope, params.get("nonce", ""), params.get("timestamp", ""))
 
-    def _reply(self, text: str, inbound: Inbound, envelope: Envelope, nonce: str, timestamp: str) -> Response:
+    def _reply(self, text: str, inbound: Inbound, envelope: Envelope, nonce: str, timestamp: str) -> Answer:
         if not text:
-            return PlainTextResponse("success")
-        xml = passive_xml(text, inbound.message)
+            return 200, b"success", TEXT
+        xml = passive_xml(text, inbound.openid, inbound.account)
         if envelope.mode != "plaintext" and envelope.key is not None and self._keys is not None:
             xml = self._keys.seal(xml, envelope.key, nonce, timestamp)  # with the key that opened the request
-        return Response(xml, media_type="application/xml")
+        return 200, xml.encode(), XML
 
-    def _reject(self, status: int, kind: str, reason: str) -> Response:
+    def _reject(self, status: int, kind: str, reason: str) -> Answer:
         log.warning("rejected a /wechat request with %d: %s", status, reason)  # the reason never holds ids
         self._metrics.errors.inc(CHANNEL, kind)
-        return PlainTextResponse(f"{status}\n", status_code=status)
+        return status, f"{status}\n".encode(), TEXT
 
 
 def _keys(settings: Settings, token: str) -> Keys | None:
@@ -127,8 +145,4 @@ def mount_wechat(runtime: Runtime) -> Mounted:
         if api is not None:
             await api.aclose()
 
-    routes: list[BaseRoute] = [
-        Route(PATH, endpoint.verify, methods=["GET"]),
-        Route(PATH, endpoint.receive, methods=["POST"]),
-    ]
-    return Mounted(routes=routes, shutdown=[stop])
+    return Mounted(endpoints={PATH: endpoint}, shutdown=[stop])

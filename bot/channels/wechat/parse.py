@@ -1,4 +1,4 @@
-"""Inbound: a capped body, XML without DTDs or entities, the envelope opened, then wechatpy's message types."""
+"""Inbound: XML without DTDs or entities, the envelope opened, then wechatpy's message types."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from xml.etree.ElementTree import Element, ParseError
 
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
-from starlette.requests import Request
 from wechatpy.events import EVENT_TYPES, ClickEvent, SubscribeEvent, SubscribeScanEvent
 from wechatpy.messages import MESSAGE_TYPES, BaseMessage, TextMessage, UnknownMessage, VoiceMessage
 
@@ -22,27 +21,8 @@ Mode = Literal["plaintext", "compatible", "safe"]
 Kind = Literal["text", "click", "subscribe", "unsupported", "voice_unrecognised", "ignored"]
 
 
-class TooLarge(Exception):
-    """The body is over MAX_BODY: answered with 413."""
-
-
 class Malformed(Exception):
     """Not a WeChat message we can read (bad XML, a DTD or entity, missing fields): answered with 400."""
-
-
-async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
-    """The body, refusing more than `limit` bytes without buffering them."""
-    declared = request.headers.get("content-length")
-    if declared is not None and not declared.isdigit():
-        raise Malformed("bad Content-Length")
-    if declared is not None and int(declared) > limit:
-        raise TooLarge
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise TooLarge
-    return bytes(body)
 
 
 def xml_root(data: bytes | str) -> Element:
@@ -93,15 +73,12 @@ def open_envelope(body: bytes, query: Mapping[str, str], guard: Guard, keys: Key
 class Inbound:
     """One delivery, translated: who sent it, what to do, and the id that repeats on WeChat's retries."""
 
-    message: BaseMessage  # wechatpy's, to address the reply
-    openid: str
+    message: BaseMessage  # wechatpy's
+    openid: str  # FromUserName: the follower, to whom the reply goes
+    account: str  # ToUserName: the Official Account, from which the reply comes
     kind: Kind
     once_id: str
     text: str = ""  # the text, the click key, or the kind of an unsupported message
-
-
-def _field(root: Element, name: str) -> str:
-    return (root.findtext(name) or "").strip()
 
 
 def _value(element: Element) -> Any:
@@ -123,12 +100,33 @@ def _value(element: Element) -> Any:
     return item
 
 
-def to_message(root: Element) -> BaseMessage:
-    """wechatpy's message for the already parsed (and defused) tree: `wechatpy.parse_message` without parsing
-    the XML again. Its dispatch is repeated here; tests/test_wechat_messages.py checks that both agree."""
-    data = _value(root)
+def _flat(root: Element) -> dict[str, Any] | None:
+    """`_value(root)` for the usual shape of a message (fields that are plain text, each once), made quickly;
+    None for any other shape."""
+    if root.attrib or (root.text or "").strip():
+        return None
+    data: dict[str, Any] = {}
+    for child in root:
+        if len(child) or child.attrib or child.tag in data or (child.tail or "").strip():
+            return None
+        data[child.tag] = (child.text or "").strip() or None
+    return data or None
+
+
+def fields_of(root: Element) -> dict[str, Any]:
+    """The message's fields as xmltodict (wechatpy's parser) gives them."""
+    data = _flat(root)
+    if data is None:
+        data = _value(root)
     if not isinstance(data, dict):
         raise TypeError("<xml> has no fields")
+    return data
+
+
+def to_message(root: Element, data: dict[str, Any] | None = None) -> BaseMessage:
+    """wechatpy's message for the already parsed (and defused) tree: `wechatpy.parse_message` without parsing
+    the XML again. Its dispatch is repeated here; tests/test_wechat_messages.py checks that both agree."""
+    data = dict(fields_of(root) if data is None else data)
     message_type = data["MsgType"].lower()
     if message_type != "event" and not message_type.startswith("device_"):
         return MESSAGE_TYPES.get(message_type, UnknownMessage)(data)
@@ -147,33 +145,40 @@ def to_message(root: Element) -> BaseMessage:
     return EVENT_TYPES.get(event_type, UnknownMessage)(data)
 
 
+def _text(data: dict[str, Any], name: str) -> str:
+    value = data.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
 def translate(envelope: Envelope) -> Inbound:
     """The inbound message; an unknown type becomes "unsupported", never an exception."""
     root = envelope.root  # already checked: no DTD, no entities
     try:
-        message = to_message(root)
+        data = fields_of(root)
+        message = to_message(root, data)
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
         raise Malformed(f"wechatpy cannot parse it: {type(exc).__name__}") from exc
-    openid, created, msg_type = message.source, _field(root, "CreateTime"), _field(root, "MsgType").lower()
-    if not isinstance(openid, str) or not openid or not created.isdigit():
+    openid, account, created = _text(data, "FromUserName"), _text(data, "ToUserName"), _text(data, "CreateTime")
+    msg_type = _text(data, "MsgType").lower()
+    if not openid or not created.isdigit():
         raise Malformed("FromUserName or CreateTime is missing")
     if msg_type == "event":
-        event, key = _field(root, "Event").lower(), _field(root, "EventKey")
+        event, key = _text(data, "Event").lower(), _text(data, "EventKey")
         once_id = f"wechat:event:{created}:{event}:{key}"  # events carry no MsgId (wechatpy says 0)
         if isinstance(message, ClickEvent):
-            return Inbound(message, openid, "click", once_id, key)
+            return Inbound(message, openid, account, "click", once_id, key)
         if isinstance(message, SubscribeEvent | SubscribeScanEvent):
-            return Inbound(message, openid, "subscribe", once_id)
-        return Inbound(message, openid, "ignored", once_id)
-    msg_id = _field(root, "MsgId")
+            return Inbound(message, openid, account, "subscribe", once_id)
+        return Inbound(message, openid, account, "ignored", once_id)
+    msg_id = _text(data, "MsgId")
     if not msg_id.isdigit():
         raise Malformed("MsgId is missing")
     once_id = f"wechat:msg:{msg_id}"
     if isinstance(message, TextMessage | VoiceMessage):
-        text = message.content if isinstance(message, TextMessage) else message.recognition
+        text = data.get("Content" if isinstance(message, TextMessage) else "Recognition")
         if text is not None and not isinstance(text, str):
             raise Malformed("Content or Recognition is not text")
         if isinstance(message, VoiceMessage) and not (text or "").strip():
-            return Inbound(message, openid, "voice_unrecognised", once_id)
-        return Inbound(message, openid, "text", once_id, text or "")
-    return Inbound(message, openid, "unsupported", once_id, msg_type if msg_type in KINDS else "other")
+            return Inbound(message, openid, account, "voice_unrecognised", once_id)
+        return Inbound(message, openid, account, "text", once_id, text or "")
+    return Inbound(message, openid, account, "unsupported", once_id, msg_type if msg_type in KINDS else "other")
