@@ -127,7 +127,9 @@ async def test_a_failed_commit_reaches_every_waiter_and_keeps_nothing(tmp_path: 
             outcomes = await asyncio.gather(
                 store.save("a", "1"), store.save("b", "2"), store.claim_once("once-c", _TTL), return_exceptions=True
             )
-        assert all(isinstance(outcome, StoreError) for outcome in outcomes), outcomes
+        # The saves wait for the COMMIT and fail with it; a once-claim is decided before it and does not wait.
+        assert all(isinstance(outcome, StoreError) for outcome in outcomes[:2]), outcomes
+        assert outcomes[2] is True
         assert "not authorized" in str(outcomes[0])
         conn.set_authorizer(None)
         assert not conn.in_transaction  # rolled back, not left open
@@ -205,3 +207,21 @@ async def test_a_cancelled_writer_cancels_nobody_else_and_its_write_still_lands(
             ]
     finally:
         await store.close()
+
+
+async def test_a_claim_is_decided_under_the_write_lock_before_its_commit(tmp_path: Path, clock: FixedClock) -> None:
+    path = tmp_path / "state.db"
+    first = await SqliteStore.open(path, clock, busy_timeout=5)
+    second = await SqliteStore.open(path, clock, busy_timeout=5)
+    try:
+        assert await first.claim_once("once-k", _TTL)
+        assert first._conn is not None
+        assert first._conn.in_transaction  # its COMMIT comes at the end of the tick
+        with raw(path) as other:  # another process cannot see it yet...
+            assert other.execute("SELECT count(*) FROM once").fetchone() == (0,)
+        # ...nor claim it: its claim waits for the write lock, then finds the key taken.
+        assert not await second.claim_once("once-k", _TTL)
+        assert not first._conn.in_transaction
+    finally:
+        await first.close()
+        await second.close()

@@ -49,6 +49,7 @@ class SqliteStore(SqliteExtras):
     so statements run inline with SQLite's busy timeout at zero: they never wait. While several conversations
     hold their locks, the writes of one event-loop tick share one transaction and one COMMIT at the end of
     the tick (see GroupCommit), and reads see them at once; a lone conversation's write commits at once.
+    Once-only records join the tick's transaction without waiting for its COMMIT (see `claim_once`).
     A write that finds the file locked by another connection (a read, in WAL mode, hardly ever does) is
     retried in autocommit mode on the store's single worker thread with the full busy timeout, and every
     statement after it goes there too until the worker is idle again, so the event loop never blocks on
@@ -217,32 +218,35 @@ class SqliteStore(SqliteExtras):
     async def _run(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[Any]:
         return (await self._statement(sql, parameters))[0]
 
-    async def _change(self, sql: str, parameters: tuple[Any, ...] = ()) -> int:
-        """Runs a write and returns how many rows it changed."""
-        return (await self._statement(sql, parameters))[1]
+    async def _change(self, sql: str, parameters: tuple[Any, ...] = (), wait: bool = True) -> int:
+        """Runs a write and returns how many rows it changed. With `wait` False the write still takes effect at
+        once for this connection, under the file's write lock, but returns before the tick's COMMIT."""
+        return (await self._statement(sql, parameters, wait))[1]
 
-    async def _statement(self, sql: str, parameters: tuple[Any, ...]) -> tuple[list[Any], int]:
+    async def _statement(self, sql: str, parameters: tuple[Any, ...], wait: bool = True) -> tuple[list[Any], int]:
         if self._queued == 0:
             try:
                 if sql.startswith("SELECT"):
                     return self._execute(sql, parameters)
-                if self._group.pending is None and len(self._locks) <= 1:
+                if wait and self._group.pending is None and len(self._locks) <= 1:
                     # One conversation at work: nobody to share a commit with, so commit now (autocommit)
                     # and save the extra statement and event-loop turn that a group commit costs.
                     result = self._execute(sql, parameters)
                     self._committed()
                     return result
-                committed = self._group.begin()
+                committed = self._group.begin(wait)
             except StoreUnavailable:
                 pass  # locked by another connection: wait for it on the worker instead
             else:
                 try:
                     result = self._execute(sql, parameters)
                 except StoreError as exc:
-                    committed.cancel()  # nothing of this write is left to wait for
+                    if committed is not None:
+                        committed.cancel()  # nothing of this write is left to wait for
                     self._group.failed(exc)
                     raise
-                await committed
+                if committed is not None:
+                    await committed
                 return result
         result = await self._on_worker(lambda: self._patient(sql, parameters))
         if not sql.startswith("SELECT"):

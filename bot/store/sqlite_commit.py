@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections.abc import Callable
 from contextlib import suppress
 
 from bot.core.errors import StoreError
+
+log = logging.getLogger(__name__)
 
 Translate = Callable[[sqlite3.Error | ValueError], StoreError]
 
@@ -48,8 +51,9 @@ class GroupCommit:
         """The open transaction's COMMIT, if one is open (to wait on, never to cancel)."""
         return self._done
 
-    def begin(self) -> asyncio.Future[None]:
-        """Joins the open transaction or opens one; raises the store's error if it cannot be opened."""
+    def begin(self, wait: bool = True) -> asyncio.Future[None] | None:
+        """Joins the open transaction or opens one; raises the store's error if it cannot be opened. Returns the
+        writer's future, or None for a writer that does not wait (a failed COMMIT is then only logged)."""
         loop = asyncio.get_running_loop()
         if self._done is None:
             try:
@@ -59,6 +63,8 @@ class GroupCommit:
             self._done = loop.create_future()
             self._done.add_done_callback(_retrieve)
             loop.call_soon(self.commit)
+        if not wait:
+            return None
         writer = loop.create_future()
         self._writers.append(writer)
         return writer
@@ -78,6 +84,7 @@ class GroupCommit:
             with suppress(sqlite3.Error, ValueError):
                 if self._conn.in_transaction:
                     self._conn.execute("ROLLBACK")
+            log.warning("a group COMMIT failed and was rolled back: %s", exc)
             self._settle(self._translate(exc))
         else:
             self._settle(None)

@@ -29,7 +29,7 @@ class SqliteExtras:
     async def _run(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[Any]:
         raise NotImplementedError
 
-    async def _change(self, sql: str, parameters: tuple[Any, ...] = ()) -> int:
+    async def _change(self, sql: str, parameters: tuple[Any, ...] = (), wait: bool = True) -> int:
         raise NotImplementedError
 
     async def add_reminders(
@@ -69,18 +69,25 @@ class SqliteExtras:
         await self._run("DELETE FROM reminders WHERE id = ?", (reminder_id,))
 
     async def claim_once(self, key: str, ttl: timedelta) -> bool:
+        """Decided at once: the INSERT runs under the file's write lock, which another process's claim waits
+        for, so nobody else can win the same key; others see the claim when this tick's COMMIT lands, and
+        nobody needs to wait for that."""
         now = self._clock.now()
         changed = await self._change(
             "INSERT INTO once (key, result, expires_at) VALUES (?, NULL, ?) "
             "ON CONFLICT (key) DO UPDATE SET result = NULL, expires_at = excluded.expires_at "
             "WHERE once.expires_at <= ?",
             (key, (now + ttl).timestamp(), now.timestamp()),
+            wait=False,
         )
         return changed == 1
 
     async def finish_once(self, key: str, result: str, ttl: timedelta) -> None:
+        """Like the claim, it lands with this tick's COMMIT; this process's repeats have the result already."""
         expires = (self._clock.now() + ttl).timestamp()
-        await self._run("UPDATE once SET result = ?, expires_at = ? WHERE key = ?", (result, expires, key))
+        await self._change(
+            "UPDATE once SET result = ?, expires_at = ? WHERE key = ?", (result, expires, key), wait=False
+        )
 
     async def once_result(self, key: str) -> str | None:
         rows = await self._run(
