@@ -71,14 +71,28 @@ class OnceGate:
             await asyncio.wait(pending)
 
     async def _await(self, running: _Running, first: bool, within: float) -> str:
-        try:
-            await asyncio.wait({running.answer}, timeout=max(within, 0))
-        finally:
-            # Checking and marking happen with no await in between, and so does the task's reading of `late`
-            # and its setting of the answer: the answer goes out passively or late, never both.
-            if first and not running.answer.done():
-                running.late = True
-        return running.answer.result() if running.answer.done() else NO_REPLY
+        answer = running.answer
+        if not answer.done():
+            # asyncio.wait, pared down to the one future and the one timer this needs: it runs on every message.
+            loop = asyncio.get_running_loop()
+            woken = loop.create_future()
+
+            def wake(_: object = None) -> None:
+                if not woken.done():
+                    woken.set_result(None)
+
+            timer = loop.call_later(max(within, 0), wake)
+            answer.add_done_callback(wake)
+            try:
+                await woken
+            finally:
+                timer.cancel()
+                answer.remove_done_callback(wake)
+                # Checking and marking happen with no await in between, and so does the task's reading of
+                # `late` and its setting of the answer: the answer goes out passively or late, never both.
+                if first and not answer.done():
+                    running.late = True
+        return answer.result() if answer.done() else NO_REPLY
 
     async def _complete(self, key: str, running: _Running, work: Work, late: Late) -> None:
         try:
