@@ -64,20 +64,22 @@ class Engine:
         try:
             async with self.store.lock(key):
                 before = await self.store.load(key)
-                turn = self.dialog.respond(Session.from_json(before), message.text, self.clock.today())
-                await self._keep(key, before, turn.session)
+                session = Session.from_json(before)
+                state = session.state()
+                turn = self.dialog.respond(session, message.text, self.clock.today())
+                await self._keep(key, before is not None, state, turn.session)
                 return turn
         except Exception:  # the one boundary: log, apologise, keep the stored state as it was
             log.exception("turn failed for %s", key)
             return Turn([Reply(self.catalog.prompt("apology"))], "error", Session())
 
-    async def _keep(self, key: str, before: str | None, session: Session) -> None:
+    async def _keep(self, key: str, stored: bool, state: tuple[object, ...], session: Session) -> None:
         """Saves the session, except when that would write nothing new: a visitor who only asked questions
         leaves nothing behind, and an unchanged session is re-saved only to keep it alive (TOUCH)."""
-        if before is None and session.empty:
+        if not stored and session.empty:
             return
         now = int(self.clock.now().timestamp())
-        if session.to_json() == before and now - session.saved_at < TOUCH.total_seconds():
+        if session.state() == state and now - session.saved_at < TOUCH.total_seconds():
             return
         session.saved_at = now
         await self.store.save(key, session.to_json())

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from functools import lru_cache
+from typing import Any, Literal
 
 Pending = Literal["date", "city", "tense", "city_pick"]
 SCHEMA = 2
@@ -53,28 +54,51 @@ class Session:
             ]
         )
 
+    def state(self) -> tuple[object, ...]:
+        """Everything the conversation depends on (all but `saved_at`), to compare before and after a turn."""
+        return (
+            self.expiry,
+            self.month_only,
+            tuple(self.candidates),
+            self.city,
+            self.city_known,
+            self.province,
+            tuple(self.city_candidates),
+            self.pending,
+            self.tense,
+        )
+
     @classmethod
     def from_json(cls, document: str | None) -> Session:
         """A session from its document; anything unreadable starts a fresh session instead of failing."""
         if not document:
             return cls()
-        try:
-            version, expiry, month_only, candidates, city, known, province, picks, pending, tense, at = _DECODER.decode(
-                document
-            )
-            if version != SCHEMA:
-                return cls()
-            return cls(
-                expiry=date.fromisoformat(expiry) if expiry else None,
-                month_only=bool(month_only),
-                candidates=[date.fromisoformat(d) for d in candidates],
-                city=city,
-                city_known=bool(known),
-                province=province,
-                city_candidates=list(picks),
-                pending=pending,
-                tense=tense,
-                saved_at=int(at),
-            )
-        except (ValueError, TypeError, KeyError, AttributeError):
+        fields = _decode(document)
+        if fields is None:
             return cls()
+        expiry, month_only, candidates, city, known, province, picks, pending, tense, at = fields
+        return cls(expiry, month_only, list(candidates), city, known, province, list(picks), pending, tense, at)
+
+
+@lru_cache(maxsize=20_000)  # a user's document is read again on each turn until it changes
+def _decode(document: str) -> tuple[Any, ...] | None:
+    try:
+        version, expiry, month_only, candidates, city, known, province, picks, pending, tense, at = _DECODER.decode(
+            document
+        )
+        if version != SCHEMA:
+            return None
+        return (
+            date.fromisoformat(expiry) if expiry else None,
+            bool(month_only),
+            tuple(date.fromisoformat(d) for d in candidates),
+            city,
+            bool(known),
+            province,
+            tuple(picks),
+            pending,
+            tense,
+            int(at),
+        )
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
