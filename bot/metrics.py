@@ -45,7 +45,10 @@ class Histogram:
         self._series: dict[tuple[str, ...], tuple[list[int], list[float]]] = {}  # counts per bucket, [sum]
 
     def observe(self, seconds: float, *labels: str) -> None:
-        counts, total = self._series.setdefault(labels, ([0] * (len(self.buckets) + 1), [0.0]))
+        series = self._series.get(labels)
+        if series is None:
+            series = self._series[labels] = ([0] * (len(self.buckets) + 1), [0.0])
+        counts, total = series
         counts[bisect.bisect_left(self.buckets, seconds)] += 1
         total[0] += seconds
 

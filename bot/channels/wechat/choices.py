@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import unicodedata
 from collections.abc import Callable
+from functools import lru_cache
 
 from bot.store.base import Store
 
@@ -23,22 +24,22 @@ class Choices:
 
     async def shown(self, openid: str) -> tuple[str, ...]:
         document = await self._store.load(self._key(openid))
-        if document is None:
-            return ()
-        try:
-            loaded = json.loads(document)
-        except ValueError:
-            return ()
-        return tuple(str(item) for item in loaded) if isinstance(loaded, list) else ()
+        return () if document is None else _parse(document)
 
     async def remember(self, openid: str, before: tuple[str, ...], now: tuple[str, ...]) -> None:
-        """Writes only when the choices changed: most turns show none and had none."""
-        if now == before:
-            return
-        if now:
+        """Writes only when the choices changed: most turns show none and had none. No choices are saved as an
+        empty list (one statement) rather than deleted, and expire with the session."""
+        if now != before:
             await self._store.save(self._key(openid), json.dumps(list(now), ensure_ascii=False))
-        else:
-            await self._store.delete(self._key(openid))
+
+
+@lru_cache(maxsize=1024)  # the same few documents ("[]", a handful of city lists) come back all the time
+def _parse(document: str) -> tuple[str, ...]:
+    try:
+        loaded = json.loads(document)
+    except ValueError:
+        return ()
+    return tuple(str(item) for item in loaded) if isinstance(loaded, list) else ()
 
 
 def pick(text: str, choices: tuple[str, ...]) -> str:
