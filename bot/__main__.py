@@ -7,7 +7,7 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -136,6 +136,18 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
             return await replay(runtime.engine, lines, sys.stdout)
 
 
+def _loop_factory(command: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop for the server, as `uvicorn.run` picks it itself (loop="auto"); the default loop elsewhere."""
+    if command != "serve":
+        return None
+    try:
+        import uvloop
+    except ImportError:  # uvicorn[standard] brings it; without it the standard loop does the same, slower
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
@@ -145,7 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 4
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        return asyncio.run(run(args, settings))
+        with asyncio.Runner(loop_factory=_loop_factory(args.command)) as runner:
+            return runner.run(run(args, settings))
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # the reader went away (`qianzhu chat | head`): stop quietly, no traceback

@@ -38,3 +38,12 @@ async def test_metrics_count_handled_messages(engine: Engine) -> None:
     assert response.headers["content-type"].startswith("text/plain")
     assert 'qianzhu_messages_total{channel="wechat",intent="faq.fee"} 1' in response.text
     assert 'qianzhu_handling_seconds_count{channel="wechat"} 1' in response.text
+
+
+def test_serve_runs_on_uvloop_like_uvicorn_run_and_other_commands_on_the_default_loop() -> None:
+    import uvloop
+
+    from bot.__main__ import _loop_factory
+
+    assert _loop_factory("serve") is uvloop.new_event_loop
+    assert _loop_factory("chat") is None
