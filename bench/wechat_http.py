@@ -2,11 +2,12 @@
 
 Each request is a signed plaintext POST /wechat with a unique MsgId, from one of 1,000 users, carrying a
 realistic question (the labelled questions in tests/data plus dates and cities). The floor is a minimal
-raw-ASGI app on the same uvicorn settings that only checks the signature and timestamp, parses the XML (with
-defusedxml, as the bot does) and returns a fixed reply. Every reply is checked in wrk's `response` hook:
-status 200 and a text <xml> reply, else it counts as invalid. Prints req/s, p50 and p99 for both and the ratio.
+raw-ASGI app on the same uvicorn settings (uvloop, httptools) that only checks the signature and timestamp,
+parses the XML (with defusedxml, as the bot does) and returns a fixed reply. Every reply is checked in wrk's
+`response` hook: status 200 and a text <xml> reply, else it counts as invalid. Prints req/s, p50 and p99 for
+both and the ratio.
 
-Run: python bench/wechat_http.py [--duration 15] [--rounds 3] [--connections 32]. The two servers are
+Run: python bench/wechat_http.py [--duration 20] [--rounds 5] [--connections 32]. The two servers are
 driven in alternating slices. Installs wrk with apt-get if it is missing.
 """
 
@@ -198,8 +199,8 @@ def combined(parts: list[dict[str, float]]) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--duration", type=int, default=15, help="measured seconds per server (default 15)")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating slices the duration is cut into")
+    parser.add_argument("--duration", type=int, default=20, help="measured seconds per server (default 20)")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating slices the duration is cut into")
     parser.add_argument("--warmup", type=int, default=3, help="seconds of warm-up per server (default 3)")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1: the server keeps a core)")
