@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli.chat import render
+from bot.core.messages import Reply
+
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT = ROOT / "content"
 
@@ -45,6 +48,20 @@ def test_chat_numbers_pick_quick_replies(db: str) -> None:
     assert result.returncode == 0, result.stderr
     assert "  2) 上海" in result.stdout
     assert "【上海｜" in result.stdout
+
+
+def test_chat_lists_choices_once_when_the_text_already_numbers_them() -> None:
+    fallback = Reply("没看懂。您是不是想问：\n1. 甲\n2. 乙", ("甲", "乙"))
+    assert render([fallback]) == "没看懂。您是不是想问：\n1. 甲\n2. 乙"
+    asked = Reply("过期了吗？", ("已过期", "还没过期"))
+    assert render([asked]) == "过期了吗？\n  1) 已过期\n  2) 还没过期"
+
+
+def test_chat_s_fallback_shows_each_suggestion_once(db: str) -> None:
+    result = qianzhu("chat", "--db", db, "--today", "2026-11-26", stdin="阿斯顿发生的\n")
+    assert result.returncode == 0, result.stderr
+    assert "1. " in result.stdout
+    assert "  1) " not in result.stdout
 
 
 def test_chat_conversation_survives_a_restart(db: str) -> None:

@@ -13,11 +13,14 @@ CHANNEL = "terminal"
 
 
 def render(replies: list[Reply]) -> str:
-    """Reply texts, with quick-reply choices as numbered options."""
+    """Reply texts, with quick-reply choices as numbered options unless the text already lists them so (the
+    fallback's suggestions do, for channels without buttons)."""
     blocks = []
     for reply in replies:
         lines = [reply.text]
-        lines += [f"  {n}) {choice}" for n, choice in enumerate(reply.choices, 1)]
+        shown = reply.text.splitlines()
+        if not all(f"{n}. {choice}" in shown for n, choice in enumerate(reply.choices, 1)):
+            lines += [f"  {n}) {choice}" for n, choice in enumerate(reply.choices, 1)]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 
