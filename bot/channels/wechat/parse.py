@@ -73,7 +73,6 @@ def open_envelope(body: bytes, query: Mapping[str, str], guard: Guard, keys: Key
 class Inbound:
     """One delivery, translated: who sent it, what to do, and the id that repeats on WeChat's retries."""
 
-    message: BaseMessage  # wechatpy's
     openid: str  # FromUserName: the follower, to whom the reply goes
     account: str  # ToUserName: the Official Account, from which the reply comes
     kind: Kind
@@ -123,10 +122,14 @@ def fields_of(root: Element) -> dict[str, Any]:
     return data
 
 
-def to_message(root: Element, data: dict[str, Any] | None = None) -> BaseMessage:
+def to_message(root: Element) -> BaseMessage:
     """wechatpy's message for the already parsed (and defused) tree: `wechatpy.parse_message` without parsing
     the XML again. Its dispatch is repeated here; tests/test_wechat_messages.py checks that both agree."""
-    data = dict(fields_of(root) if data is None else data)
+    return _message(fields_of(root))
+
+
+def _message(fields: dict[str, Any]) -> BaseMessage:
+    data = dict(fields)  # the dispatch below rewrites Event and EventKey as wechatpy does; the fields stay as sent
     message_type = data["MsgType"].lower()
     if message_type != "event" and not message_type.startswith("device_"):
         return MESSAGE_TYPES.get(message_type, UnknownMessage)(data)
@@ -155,7 +158,7 @@ def translate(envelope: Envelope) -> Inbound:
     root = envelope.root  # already checked: no DTD, no entities
     try:
         data = fields_of(root)
-        message = to_message(root, data)
+        message = _message(data)
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
         raise Malformed(f"wechatpy cannot parse it: {type(exc).__name__}") from exc
     openid, account, created = _text(data, "FromUserName"), _text(data, "ToUserName"), _text(data, "CreateTime")
@@ -166,10 +169,10 @@ def translate(envelope: Envelope) -> Inbound:
         event, key = _text(data, "Event").lower(), _text(data, "EventKey")
         once_id = f"wechat:event:{created}:{event}:{key}"  # events carry no MsgId (wechatpy says 0)
         if isinstance(message, ClickEvent):
-            return Inbound(message, openid, account, "click", once_id, key)
+            return Inbound(openid, account, "click", once_id, key)
         if isinstance(message, SubscribeEvent | SubscribeScanEvent):
-            return Inbound(message, openid, account, "subscribe", once_id)
-        return Inbound(message, openid, account, "ignored", once_id)
+            return Inbound(openid, account, "subscribe", once_id)
+        return Inbound(openid, account, "ignored", once_id)
     msg_id = _text(data, "MsgId")
     if not msg_id.isdigit():
         raise Malformed("MsgId is missing")
@@ -179,6 +182,6 @@ def translate(envelope: Envelope) -> Inbound:
         if text is not None and not isinstance(text, str):
             raise Malformed("Content or Recognition is not text")
         if isinstance(message, VoiceMessage) and not (text or "").strip():
-            return Inbound(message, openid, account, "voice_unrecognised", once_id)
-        return Inbound(message, openid, account, "text", once_id, text or "")
-    return Inbound(message, openid, account, "unsupported", once_id, msg_type if msg_type in KINDS else "other")
+            return Inbound(openid, account, "voice_unrecognised", once_id)
+        return Inbound(openid, account, "text", once_id, text or "")
+    return Inbound(openid, account, "unsupported", once_id, msg_type if msg_type in KINDS else "other")
