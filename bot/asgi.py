@@ -53,17 +53,16 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
         raise BadBody("bad Content-Length")
     if declared is not None and int(declared) > limit:
         raise BodyTooLarge
-    body = b""
+    body = bytearray()  # appended in place: many small chunks are not copied again and again
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             raise BadBody("the client went away")
-        chunk: bytes = message.get("body", b"")
-        body += chunk
+        body += message.get("body", b"")
         if len(body) > limit:
             raise BodyTooLarge
         if not message.get("more_body"):
-            return body
+            return bytes(body)
 
 
 async def respond(

@@ -96,7 +96,7 @@ class SqliteStore(SqliteExtras):
             await store.close()
             raise
         conn.execute("PRAGMA busy_timeout = 0")
-        store._cache.get("")  # the first look at data_version, which later ones are compared with
+        store._cache.revalidate()  # the first look at data_version, before anything is cached
         if store._checkpoints is not None:
             conn.execute("PRAGMA wal_autocheckpoint = 0")  # the Checkpointer's thread does them instead
         return store
@@ -131,7 +131,7 @@ class SqliteStore(SqliteExtras):
 
     async def delete(self, key: str) -> None:
         """Deletes the key's document and its reminders."""
-        self._cache.drop(key)
+        self._cache.drop(key)  # a read while the DELETE waits for its COMMIT asks the connection, not the cache
         try:
             await self._run("DELETE FROM documents WHERE key = ?", (key,))
         finally:

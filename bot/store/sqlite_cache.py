@@ -27,8 +27,9 @@ class DocumentCache:
         self._checked = float("-inf")
         self.epoch = 0
 
-    def get(self, key: str) -> Entry | None:
-        """The entry for `key`, after checking (at most once per interval) that nobody else wrote meanwhile."""
+    def revalidate(self) -> None:
+        """Clears everything if another connection committed since the last look (at most once per interval).
+        The first look notes the version that later ones are compared with."""
         now = time.monotonic()
         if now - self._checked > self._revalidate:
             version = self._version()
@@ -36,6 +37,10 @@ class DocumentCache:
             if version != self._seen:
                 self._seen = version
                 self.clear()
+
+    def get(self, key: str) -> Entry | None:
+        """The entry for `key`, after checking that nobody else wrote meanwhile."""
+        self.revalidate()
         return self._entries.get(key)
 
     def put(self, key: str, body: str | None, updated_at: float, epoch: int) -> None:
