@@ -15,7 +15,7 @@ from bot.core.clock import FixedClock
 from bot.core.errors import StoreError
 from bot.store.sqlite import SqliteStore
 from bot.store.sqlite_checkpoint import CHECKPOINT_EVERY
-from tests.sqlite_kit import T0, raw
+from tests.sqlite_kit import T0, opened, raw, statements
 
 
 @pytest.fixture
@@ -30,19 +30,9 @@ async def conversations_at_work(store: SqliteStore) -> AsyncIterator[None]:
         yield
 
 
-def statements(store: SqliteStore) -> list[str]:
-    """Every statement the store's connection runs from now on, as SQLite traces them."""
-    seen: list[str] = []
-    conn = store._conn
-    assert conn is not None
-    conn.set_trace_callback(seen.append)
-    return seen
-
-
 async def test_saves_of_one_tick_share_one_commit_and_all_survive_a_reopen(tmp_path: Path, clock: FixedClock) -> None:
     path = tmp_path / "state.db"
-    store = await SqliteStore.open(path, clock)
-    try:
+    async with opened(path, clock) as store:
         await store.save("warm-up", "{}")  # the first save also purges, on the worker
         seen = statements(store)
         async with conversations_at_work(store):
@@ -51,19 +41,13 @@ async def test_saves_of_one_tick_share_one_commit_and_all_survive_a_reopen(tmp_p
         assert seen.count("COMMIT") == 1
         with raw(path) as other:  # committed, visible to another connection, before the saves returned
             assert other.execute("SELECT count(*) FROM documents WHERE key LIKE 'k%'").fetchone() == (10,)
-    finally:
-        await store.close()
-    reopened = await SqliteStore.open(path, clock)
-    try:
+    async with opened(path, clock) as reopened:
         assert [await reopened.load(f"k{n}") for n in range(10)] == [f'{{"n": {n}}}' for n in range(10)]
-    finally:
-        await reopened.close()
 
 
 async def test_a_lone_conversation_commits_at_once(tmp_path: Path, clock: FixedClock) -> None:
     path = tmp_path / "state.db"
-    store = await SqliteStore.open(path, clock)
-    try:
+    async with opened(path, clock) as store:
         await store.save("warm-up", "{}")
         seen = statements(store)
         async with store.lock("k"):
@@ -71,14 +55,11 @@ async def test_a_lone_conversation_commits_at_once(tmp_path: Path, clock: FixedC
             with raw(path) as other:
                 assert other.execute("SELECT body FROM documents WHERE key = 'k'").fetchone() == ("1",)
         assert "BEGIN IMMEDIATE" not in seen  # autocommit: no transaction of its own to share
-    finally:
-        await store.close()
 
 
 async def test_a_write_returns_only_after_its_commit(tmp_path: Path, clock: FixedClock) -> None:
     path = tmp_path / "state.db"
-    store = await SqliteStore.open(path, clock)
-    try:
+    async with opened(path, clock) as store:
         await store.save("warm-up", "{}")
         async with conversations_at_work(store):
             saving = asyncio.ensure_future(store.save("k", "1"))
@@ -88,14 +69,11 @@ async def test_a_write_returns_only_after_its_commit(tmp_path: Path, clock: Fixe
                 assert not saving.done()
                 await saving
                 assert other.execute("SELECT body FROM documents WHERE key = 'k'").fetchone() == ("1",)
-    finally:
-        await store.close()
 
 
 async def test_reads_see_the_writes_of_the_open_transaction(tmp_path: Path, clock: FixedClock) -> None:
     path = tmp_path / "state.db"
-    store = await SqliteStore.open(path, clock)
-    try:
+    async with opened(path, clock) as store:
         await store.save("warm-up", "{}")
         seen: list[str | None] = []
 
@@ -106,14 +84,11 @@ async def test_reads_see_the_writes_of_the_open_transaction(tmp_path: Path, cloc
 
         await asyncio.gather(store.save("k", "mine"), read_after_write(), store.claim_once("once-k", _TTL))
         assert seen == ["mine", None]  # claimed, with no result yet
-    finally:
-        await store.close()
 
 
 async def test_a_failed_commit_reaches_every_waiter_and_keeps_nothing(tmp_path: Path, clock: FixedClock) -> None:
     path = tmp_path / "state.db"
-    store = await SqliteStore.open(path, clock)
-    try:
+    async with opened(path, clock) as store:
         await store.save("warm-up", "{}")
         conn = store._conn
         assert conn is not None
@@ -137,16 +112,13 @@ async def test_a_failed_commit_reaches_every_waiter_and_keeps_nothing(tmp_path: 
         assert await store.claim_once("once-c", _TTL)  # nothing was recorded: the claim is still free
         await store.save("a", "3")
         assert await store.load("a") == "3"
-    finally:
-        await store.close()
 
 
 async def test_a_write_while_another_connection_holds_the_lock_waits_on_the_worker(
     tmp_path: Path, clock: FixedClock
 ) -> None:
     path = tmp_path / "state.db"
-    store = await SqliteStore.open(path, clock, busy_timeout=5)
-    try:
+    async with opened(path, clock, busy_timeout=5) as store:
         await store.save("warm-up", "{}")
         with raw(path) as other:
             other.execute("BEGIN IMMEDIATE")
@@ -158,8 +130,6 @@ async def test_a_write_while_another_connection_holds_the_lock_waits_on_the_work
             assert other.execute("SELECT body FROM documents WHERE key = 'k'").fetchone() == ("waited",)
         await store.save("after", "inline again")
         assert await store.load("after") == "inline again"
-    finally:
-        await store.close()
 
 
 _TTL = datetime(2025, 3, 1, 9, 31, tzinfo=UTC) - T0
@@ -168,8 +138,7 @@ _TTL = datetime(2025, 3, 1, 9, 31, tzinfo=UTC) - T0
 async def test_the_wal_is_checkpointed_off_the_event_loop(tmp_path: Path, clock: FixedClock) -> None:
     """The store's connection never checkpoints inside a COMMIT; a thread of its own copies the WAL back."""
     path = tmp_path / "state.db"
-    store = await SqliteStore.open(path, clock)
-    try:
+    async with opened(path, clock) as store:
         conn = store._conn
         assert conn is not None
         assert conn.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
@@ -182,16 +151,13 @@ async def test_the_wal_is_checkpointed_off_the_event_loop(tmp_path: Path, clock:
             await asyncio.sleep(0.05)
         assert path.stat().st_size > before + 64 * 1024
         assert await store.load(f"k{CHECKPOINT_EVERY}") == "签注" * 500
-    finally:
-        await store.close()
 
 
 async def test_a_cancelled_writer_cancels_nobody_else_and_its_write_still_lands(
     tmp_path: Path, clock: FixedClock
 ) -> None:
     path = tmp_path / "state.db"
-    store = await SqliteStore.open(path, clock)
-    try:
+    async with opened(path, clock) as store:
         await store.save("warm-up", "{}")
         async with conversations_at_work(store):
             first = asyncio.ensure_future(store.save("a", "1"))
@@ -205,15 +171,11 @@ async def test_a_cancelled_writer_cancels_nobody_else_and_its_write_still_lands(
                 ("a", "1"),
                 ("b", "2"),
             ]
-    finally:
-        await store.close()
 
 
 async def test_a_claim_is_decided_under_the_write_lock_before_its_commit(tmp_path: Path, clock: FixedClock) -> None:
     path = tmp_path / "state.db"
-    first = await SqliteStore.open(path, clock, busy_timeout=5)
-    second = await SqliteStore.open(path, clock, busy_timeout=5)
-    try:
+    async with opened(path, clock, busy_timeout=5) as first, opened(path, clock, busy_timeout=5) as second:
         assert await first.claim_once("once-k", _TTL)
         assert first._conn is not None
         assert first._conn.in_transaction  # its COMMIT comes at the end of the tick
@@ -222,6 +184,3 @@ async def test_a_claim_is_decided_under_the_write_lock_before_its_commit(tmp_pat
         # ...nor claim it: its claim waits for the write lock, then finds the key taken.
         assert not await second.claim_once("once-k", _TTL)
         assert not first._conn.in_transaction
-    finally:
-        await first.close()
-        await second.close()

@@ -12,7 +12,7 @@ import pytest
 from bot.core.clock import FixedClock
 from bot.core.errors import StoreCorrupt, StoreError, StoreUnavailable
 from bot.store.sqlite import SCHEMA_VERSION, SqliteStore
-from tests.sqlite_kit import T0, raw
+from tests.sqlite_kit import T0, opened, raw
 
 
 @pytest.fixture
@@ -38,11 +38,8 @@ async def test_creates_schema_in_wal_mode_and_missing_folders(tmp_path: Path, cl
 
 
 async def test_connection_uses_synchronous_normal(tmp_path: Path, clock: FixedClock) -> None:
-    store = await SqliteStore.open(tmp_path / "state.db", clock)
-    try:
+    async with opened(tmp_path / "state.db", clock) as store:
         assert await store._run("PRAGMA synchronous") == [(1,)]  # 1 = NORMAL
-    finally:
-        await store.close()
 
 
 async def test_conversations_survive_a_restart(tmp_path: Path, clock: FixedClock) -> None:
@@ -52,11 +49,8 @@ async def test_conversations_survive_a_restart(tmp_path: Path, clock: FixedClock
     await store.close()
 
     clock.current = T0 + timedelta(days=3)
-    reopened = await SqliteStore.open(path, clock)
-    try:
+    async with opened(path, clock) as reopened:
         assert await reopened.load("wechat:abc") == '{"step": "ask_deadline", "城市": "广州"}'
-    finally:
-        await reopened.close()
 
 
 async def test_expired_rows_are_purged_at_open(tmp_path: Path, clock: FixedClock) -> None:
@@ -98,15 +92,12 @@ async def test_saves_purge_at_most_once_an_hour(tmp_path: Path, clock: FixedCloc
 
 
 async def test_purge_reports_how_many_rows_went(tmp_path: Path, clock: FixedClock) -> None:
-    store = await SqliteStore.open(tmp_path / "state.db", clock)
-    try:
+    async with opened(tmp_path / "state.db", clock) as store:
         for i in range(3):
             await store.save(f"k{i}", "{}")
         clock.current = T0 + timedelta(days=31)
         assert await store.purge() == 3
         assert await store.purge() == 0
-    finally:
-        await store.close()
 
 
 def files_in(folder: Path) -> list[str]:
@@ -174,18 +165,14 @@ async def test_newer_schema_version_is_refused(tmp_path: Path, clock: FixedClock
 async def test_empty_file_becomes_a_store(tmp_path: Path, clock: FixedClock) -> None:
     path = tmp_path / "state.db"
     path.touch()
-    store = await SqliteStore.open(path, clock)
-    try:
+    async with opened(path, clock) as store:
         await store.save("k", "{}")
         assert await store.load("k") == "{}"
-    finally:
-        await store.close()
 
 
 async def test_locked_database_gives_store_unavailable_then_recovers(tmp_path: Path, clock: FixedClock) -> None:
     path = tmp_path / "state.db"
-    store = await SqliteStore.open(path, clock, busy_timeout=0.2)
-    try:
+    async with opened(path, clock, busy_timeout=0.2) as store:
         await store.save("k", '{"n": 1}')
         with raw(path) as other:
             other.execute("BEGIN EXCLUSIVE")
@@ -203,8 +190,6 @@ async def test_locked_database_gives_store_unavailable_then_recovers(tmp_path: P
         await store.save("k", '{"n": 3}')
         assert await store.load("k") == '{"n": 3}'
         assert await store.ping()
-    finally:
-        await store.close()
 
 
 async def test_unopenable_path_raises_store_error_not_sqlite3(tmp_path: Path, clock: FixedClock) -> None:

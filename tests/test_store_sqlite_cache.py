@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.core.clock import FixedClock
-from bot.store.sqlite import SqliteStore
 from bot.store.sqlite_cache import REVALIDATE, DocumentCache
-from tests.sqlite_kit import T0, raw
+from tests.sqlite_kit import T0, opened, raw, statements
 
 
 @pytest.fixture
@@ -21,38 +18,22 @@ def clock() -> FixedClock:
     return FixedClock(T0)
 
 
-@contextmanager
-def traced(store: SqliteStore) -> Iterator[list[str]]:
-    """The statements the store's connection runs inside the block."""
-    seen: list[str] = []
-    assert store._conn is not None
-    store._conn.set_trace_callback(seen.append)
-    try:
-        yield seen
-    finally:
-        store._conn.set_trace_callback(None)
-
-
 def past_the_interval() -> None:
     time.sleep(REVALIDATE * 3)
 
 
 async def test_a_repeated_read_runs_no_select(tmp_path: Path, clock: FixedClock) -> None:
-    store = await SqliteStore.open(tmp_path / "state.db", clock)
-    try:
+    async with opened(tmp_path / "state.db", clock) as store:
         await store.save("k", "1")
-        with traced(store) as seen:
-            assert [await store.load("k") for _ in range(5)] == ["1"] * 5
-            assert [await store.load("unknown") for _ in range(3)] == [None] * 3
+        seen = statements(store)
+        assert [await store.load("k") for _ in range(5)] == ["1"] * 5
+        assert [await store.load("unknown") for _ in range(3)] == [None] * 3
         assert sum(s.startswith("SELECT") for s in seen) == 1  # "unknown" once; "k" came from its save
-    finally:
-        await store.close()
 
 
 async def test_another_process_s_writes_and_deletes_are_seen(tmp_path: Path, clock: FixedClock) -> None:
     path = tmp_path / "state.db"
-    store = await SqliteStore.open(path, clock)
-    try:
+    async with opened(path, clock) as store:
         await store.save("k", "mine")
         await store.save("gone", "x")
         assert await store.load("k") == "mine"
@@ -64,30 +45,22 @@ async def test_another_process_s_writes_and_deletes_are_seen(tmp_path: Path, clo
             other.execute("INSERT INTO documents VALUES ('new', 'fresh', ?)", (updated,))
         past_the_interval()
         assert [await store.load("k"), await store.load("gone"), await store.load("new")] == ["theirs", None, "fresh"]
-    finally:
-        await store.close()
 
 
 async def test_own_writes_show_at_once(tmp_path: Path, clock: FixedClock) -> None:
-    store = await SqliteStore.open(tmp_path / "state.db", clock)
-    try:
+    async with opened(tmp_path / "state.db", clock) as store:
         assert await store.load("k") is None
         await store.save("k", "1")
         assert await store.load("k") == "1"
         await store.delete("k")
         assert await store.load("k") is None
-    finally:
-        await store.close()
 
 
 async def test_a_cached_document_still_expires(tmp_path: Path, clock: FixedClock) -> None:
-    store = await SqliteStore.open(tmp_path / "state.db", clock, ttl=timedelta(days=30))
-    try:
+    async with opened(tmp_path / "state.db", clock, ttl=timedelta(days=30)) as store:
         await store.save("k", "1")
         clock.current = T0 + timedelta(days=30, seconds=1)
         assert await store.load("k") is None
-    finally:
-        await store.close()
 
 
 def test_a_read_in_flight_while_the_cache_was_cleared_puts_nothing_back() -> None:
