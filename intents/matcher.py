@@ -97,13 +97,14 @@ class IntentMatcher:
         return known
 
     def rank(self, text: str, limit: int = 3) -> list[IntentMatch]:
-        """The best-scoring intents, best first; intents that match nothing are left out."""
+        """The best-scoring intents, best first; intents whose score is not positive are left out."""
         scores: dict[int, float] = {}
         terms = self.terms(text)
         for term in terms:
             for index, weight in self._postings.get(term, ()):
                 scores[index] = scores.get(index, 0.0) + weight
-        best = sorted(scores, key=lambda i: (-scores[i], -self._rules[i].priority, i))[:limit]
+        positive = [i for i, score in scores.items() if score > 0]  # negative weights only ever lower a score
+        best = sorted(positive, key=lambda i: (-scores[i], -self._rules[i].priority, i))[:limit]
         return [
             IntentMatch(self._rules[i].id, scores[i], tuple(sorted(k for k in self._rules[i].keywords if k in terms)))
             for i in best

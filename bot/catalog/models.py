@@ -37,13 +37,25 @@ class IntentsFile(Strict):
     intents: list[IntentSpec]
 
 
+# What a FAQ answer is about, when the answer depends on the user's city: the dialog then adds that city's
+# rule (its online channels, its office, its grace period...) to the general answer.
+CityTopic = Literal["channels", "office", "materials", "grace", "cancel", "processing", "hours", "window"]
+
+
 class FaqEntry(Strict):
+    """A question the bot answers. Keyword weights may be negative: a word that points away from this
+    question (打 in 打哪个号码 for the card-number question) lowers its score."""
+
     id: str
     question: str
     keywords: dict[str, float] = Field(min_length=1)
     answer: str
     source: str
     topic: str
+    city_topic: CityTopic | None = None
+    # About another document (护照, 身份证, 居留许可, 港澳台居民居住证...): answered, and never followed by a
+    # 居住证 verdict or a question about the 居住证's expiry date.
+    other_document: bool = False
 
 
 class FaqFile(Strict):
