@@ -22,7 +22,9 @@ _YEAR = rf"{_NOT_AFTER_NUMBER}(?P<y>[0-9]{{4}}|[0-9]{{2}}|[{_CN_DIGIT}]{{4}}|[{_
 _REL_YEAR = r"(?P<ry>今年|去年|前年|明年|后年)"
 _REL_MONTH = r"(?<![马一])(?P<rm>上上个?月|上个?月|这个?月|本月|当月|下下个?月|下个?月)"
 _OFFSET_UNIT = r"(?P<u>天|周|星期|礼拜|个星期|个礼拜|个月|(?<=半)月|年)"
-_DURATION_TAIL = r"(?!多|左右|以上|以下|以内|之内|内|后|以后|之后|前|以前|之前|起)"
+_DURATION_TAIL = (
+    r"(?!多|半|零|来|出头|左右|上下|以上|以下|以内|之内|内|后|以后|之后|前|以前|之前|起|[0-9〇零一二两三四五六七八九十])"
+)
 
 REL_YEAR: dict[str, int] = {"今年": 0, "去年": -1, "前年": -2, "明年": 1, "后年": 2}
 REL_DAY: dict[str, int] = {
@@ -97,9 +99,10 @@ SLASH_MD = re.compile(
     r"\.(?P<d2>[0-9]{1,2})(?=[日号]))[日号]?"
 )
 REL_MONTH_DAY = re.compile(rf"{_REL_MONTH}的?{_DAY}")
-MONTH_EDGE = re.compile(rf"(?:{_REL_MONTH}|(?<![0-9{CN}个])月)(?P<edge>底|末|初)")
+_EDGE_WORD = r"(?P<edge>底|末|初|中旬|中(?![心间国])|上旬|下旬)"
+MONTH_EDGE = re.compile(rf"(?:{_REL_MONTH}|(?<![0-9{CN}个])月)的?{_EDGE_WORD}")
 _YEAR_MONTH = rf"(?:(?:{_YEAR}|{_REL_YEAR})的?)?{_NOT_AFTER_NUMBER}(?P<m>{_MD})月份?"
-YEAR_MONTH_EDGE = re.compile(rf"{_YEAR_MONTH}(?P<edge>底|末|初)")
+YEAR_MONTH_EDGE = re.compile(rf"{_YEAR_MONTH}的?{_EDGE_WORD}")
 YEAR_EDGE = re.compile(
     rf"(?:{_REL_YEAR}年?|{_NOT_AFTER_NUMBER}(?P<y>[0-9]{{4}}|[{_CN_DIGIT}]{{4}})年年?|"
     rf"(?<![0-9{CN}今去前明后新])年)(?P<edge>底|末|初)"
@@ -115,15 +118,25 @@ OFFSET = re.compile(
 )
 REMAINING = re.compile(rf"(?:还有|还剩下?|只剩下?|仅剩)(?P<n>{_COUNT}){_OFFSET_UNIT}{_DURATION_TAIL}")
 OVERDUE = re.compile(rf"(?:过期|逾期|超期|(?:已经|已|都)超过)了?有?(?P<n>{_COUNT}){_OFFSET_UNIT}了?{_DURATION_TAIL}")
+# Festivals, alone or with 那天/前/后/期间. 年前/年后 (not after a number) mean before/after the Spring Festival.
 HOLIDAY = re.compile(
-    rf"(?:{_REL_YEAR}的?)?(?P<h>元旦|国庆|劳动节|春节|(?<![0-9{CN}])五一"
-    r"(?=劳动|节|假|前|后|之|以|期间|那|当天|放假|左右|[,.!?;:、。\s]|$))"
+    rf"(?:{_REL_YEAR}的?)?(?P<h>元旦|国庆|劳动节|春节|过年|大年三十|年三十|除夕|元宵|清明|端午|中秋"
+    rf"|(?<![0-9{CN}])五一(?=劳动|节|假|前|后|之|以|期间|那|当天|放假|左右|[,.!?;:、。\s]|$)"
+    rf"|(?<![0-9{CN}百几多半个今去前明后新])年(?=前|后|以前|以后|之前|之后)(?!后天))"
+    r"节?(?P<rel>那天|那会儿?|当天|前后|左右|之前|以前|前|之后|以后|后|期间|假期|长假|放假)?"
 )
 
 # --- month precision and vague -------------------------------------------------------------------
 REL_MONTH_ONLY = re.compile(_REL_MONTH)  # tier 2: 上个月15号 and 上个月底 were tried first
-YEAR_MONTH = re.compile(rf"{_YEAR_MONTH}(?!底|末|初|内|以内|之内)")  # tier 2: 3月5号 was tried first
+YEAR_MONTH = re.compile(rf"{_YEAR_MONTH}(?!底|末|初|中|上旬|下旬|内|以内|之内)")  # tier 2: 3月5号 was tried first
 BARE_YEAR = re.compile(rf"{_NOT_AFTER_NUMBER}(?P<y>[0-9]{{4}}|[{_CN_DIGIT}]{{4}})年(?![0-9{CN}年底末初])")
+
+# A week without a weekday (上周, 这个星期, 下礼拜): Monday to Sunday; 上周末 is its Saturday and Sunday.
+WEEK_ONLY = re.compile(
+    r"(?<![马一每])(?P<wp>上上|下下|上|下|这|本)个?(?:周|星期|礼拜)(?P<end>末)?(?![一二三四五六日天1-7几])"
+)
+# 前几天, 前些天, 前两天, 前段时间 (a few days or weeks ago).
+FEW_DAYS_AGO = re.compile(r"前(?P<w>几天|些天|些日子|两天|段时间|一阵子?|阵子)")
 
 DAY_ONLY = re.compile(
     rf"(?<![0-9{CN}百千万第月/.\-路街弄巷道里村镇区苑园坊栋楼幢号])(?P<d>[0-9]{{1,2}}|[{CN}]{{1,3}})"

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from intents import date_patterns as p
+from intents.date_amounts import AMOUNT, amount_range, direction
 from intents.date_calc import add_days, add_months, by_month, by_weekday, by_year, month_end, safe_date
-from intents.date_finding import Context, DateFinding, Resolver, inferred, problem, resolved, year_error
+from intents.date_finding import Context, DateFinding, Resolver, Span, inferred, problem, resolved, year_error
+from intents.festivals import festival_day, holiday_span
 from intents.numerals import parse_digit_string, parse_number
 
 # --- numbers ---------------------------------------------------------------------------------------
@@ -114,8 +116,22 @@ def _day_only(match: re.Match[str], context: Context) -> DateFinding | None:
 # --- resolvers: month and year edges, month precision ------------------------------------------------
 
 
-def _edge_day(year: int, month: int, edge: str) -> date | None:
-    return safe_date(year, month, 1) if edge == "初" else month_end(year, month)
+# 月初 is days 1-10, 月中 11-20, 月底 21 to the end; 年初 is January and 年底 December.
+_EDGE_DAYS = {"初": (1, 10), "上旬": (1, 10), "中": (11, 20), "中旬": (11, 20), "底": (21, 31), "末": (21, 31)}
+_EDGE_DAYS["下旬"] = (21, 31)
+
+
+def _edge_range(year: int, month: int, edge: str) -> tuple[date | None, date | None]:
+    """The days of a month that 月初/月中/月底 cover."""
+    end = month_end(year, month)
+    if end is None:
+        return None, None
+    first, last = _EDGE_DAYS[edge]
+    return end.replace(day=first), end.replace(day=min(last, end.day))
+
+
+def _edge_end(edge: str) -> Span:
+    return lambda start: _edge_range(start.year, start.month, edge)[1]
 
 
 def _month_edge(match: re.Match[str], context: Context) -> DateFinding | None:
@@ -123,7 +139,8 @@ def _month_edge(match: re.Match[str], context: Context) -> DateFinding | None:
     month = add_months(context.today, shift, 1)
     if month is None:
         return None
-    return resolved(match, context, _edge_day(month.year, month.month, match["edge"]))
+    first, last = _edge_range(month.year, month.month, match["edge"])
+    return resolved(match, context, first, end=last)
 
 
 def _year_month_edge(match: re.Match[str], context: Context) -> DateFinding | None:
@@ -132,12 +149,18 @@ def _year_month_edge(match: re.Match[str], context: Context) -> DateFinding | No
         return None
     if not 1 <= month <= 12:
         return problem(match, context, "invalid_date")
+    edge = match["edge"]
     if year is None:
-        candidates = by_year(lambda each: _edge_day(each, month, match["edge"]), context.today)
-        return inferred(match, context, candidates)
+        candidates = by_year(lambda each: _edge_range(each, month, edge)[0], context.today)
+        return inferred(match, context, candidates, span=_edge_end(edge))
     if error := year_error(year, context.today):
         return problem(match, context, error)
-    return resolved(match, context, _edge_day(year, month, match["edge"]))
+    first, last = _edge_range(year, month, edge)
+    return resolved(match, context, first, end=last)
+
+
+def _month_span(start: date) -> date | None:
+    return month_end(start.year, start.month)
 
 
 def _year_month(match: re.Match[str], context: Context) -> DateFinding | None:
@@ -150,10 +173,11 @@ def _year_month(match: re.Match[str], context: Context) -> DateFinding | None:
         today = context.today
         past = safe_date(today.year - (month > today.month), month, 1)
         future = safe_date(today.year + (month < today.month), month, 1)
-        return inferred(match, context, (past, future), "month")
+        return inferred(match, context, (past, future), "month", span=_month_span)
     if error := year_error(year, context.today):
         return problem(match, context, error, "month")
-    return resolved(match, context, safe_date(year, month, 1), "month")
+    first = safe_date(year, month, 1)
+    return resolved(match, context, first, "month", end=_month_span(first) if first else None)
 
 
 def _year_edge(match: re.Match[str], context: Context) -> DateFinding | None:
@@ -161,11 +185,13 @@ def _year_edge(match: re.Match[str], context: Context) -> DateFinding | None:
     year = context.today.year if year is None else year
     if error := year_error(year, context.today):
         return problem(match, context, error)
-    return resolved(match, context, _edge_day(year, 12 if match["edge"] != "初" else 1, match["edge"]))
+    month = 1 if match["edge"] == "初" else 12
+    return resolved(match, context, safe_date(year, month, 1), end=month_end(year, month))
 
 
 def _rel_month_only(match: re.Match[str], context: Context) -> DateFinding | None:
-    return resolved(match, context, add_months(context.today, p.rel_month_shift(match["rm"]), 1), "month")
+    first = add_months(context.today, p.rel_month_shift(match["rm"]), 1)
+    return resolved(match, context, first, "month", end=_month_span(first) if first else None)
 
 
 def _bare_year(match: re.Match[str], context: Context) -> DateFinding | None:
@@ -212,19 +238,72 @@ def _overdue(match: re.Match[str], context: Context) -> DateFinding | None:
     return _shift(match, context, -1)
 
 
-def _holiday_day(name: str, year: int) -> date | None:
-    if name == "春节":
-        month_day = p.SPRING_FESTIVAL.get(year)
-        return safe_date(year, *month_day) if month_day else None
-    return safe_date(year, *{"元旦": (1, 1), "国庆": (10, 1)}.get(name, (5, 1)))
+def _week_only(match: re.Match[str], context: Context) -> DateFinding | None:
+    monday = add_days(context.today, 7 * p.WEEK_SHIFT[match["wp"]] - context.today.weekday())
+    if monday is None:
+        return None
+    first = add_days(monday, 5) if match["end"] else monday
+    return resolved(match, context, first, end=add_days(monday, 6))
+
+
+_FEW_DAYS = {"几天": (9, 2), "些天": (14, 2), "些日子": (21, 3), "两天": (3, 1), "段时间": (45, 7)}
+_FEW_DAYS.update({"一阵": (30, 5), "一阵子": (30, 5), "阵子": (30, 5)})
+
+
+def _few_days_ago(match: re.Match[str], context: Context) -> DateFinding | None:
+    most, least = _FEW_DAYS[match["w"]]
+    return resolved(match, context, add_days(context.today, -most), end=add_days(context.today, -least))
+
+
+def _vague_amount(match: re.Match[str], context: Context) -> DateFinding | None:
+    """一个多月前, 过期两年多, 还有四十来天: a range back from or ahead of today."""
+    bounds = amount_range(match)
+    if bounds is None:
+        return None
+    low, high = bounds
+    sign = direction(match.string, match.start(), match.end())
+    if sign == 0:
+        sign = {"past": -1, "future": 1}.get(context.tense, 0)
+    if sign == 0:
+        return problem(match, context, "no_direction")
+    first, last = (
+        (high.back(context.today), low.back(context.today))
+        if sign < 0
+        else (low.ahead(context.today), high.ahead(context.today))
+    )
+    return resolved(match, context, first, end=last) if first and last else None
+
+
+# 前 and 后 around a festival: about two weeks before or after it; 前后 a week either side.
+_AROUND = {"前": (-15, -1), "之前": (-15, -1), "以前": (-15, -1), "后": (1, 15), "之后": (1, 15), "以后": (1, 15)}
+_AROUND["前后"] = _AROUND["左右"] = (-7, 7)
+
+
+def _festival_range(name: str, rel: str | None) -> tuple[int, int]:
+    if rel in _AROUND:
+        return _AROUND[rel]
+    if rel in ("期间", "假期", "长假", "放假"):
+        return holiday_span(name)
+    return 0, 0
 
 
 def _holiday(match: re.Match[str], context: Context) -> DateFinding | None:
     name = match["h"]
+    first, last = _festival_range(name, match["rel"] or ("前" if name == "年" else None))
+    if name == "年" and match.string.startswith("后", match.end()):
+        first, last = _AROUND["后"]
+
+    def start(year: int) -> date | None:
+        day = festival_day(name, year)
+        return add_days(day, first) if day else None
+
+    def span(begin: date) -> date | None:
+        return add_days(begin, last - first)
+
     if match["ry"]:
-        return resolved(match, context, _holiday_day(name, context.today.year + p.REL_YEAR[match["ry"]]))
-    candidates = by_year(lambda year: _holiday_day(name, year), context.today)
-    return inferred(match, context, candidates, unknown="future")
+        begin = start(context.today.year + p.REL_YEAR[match["ry"]])
+        return resolved(match, context, begin, end=span(begin) if begin else None)
+    return inferred(match, context, by_year(start, context.today), span=span)
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,8 +322,11 @@ def _rule(pattern: re.Pattern[str], resolve: Resolver, anchor: str, also: str = 
 
 
 _REL_MONTH_WORD = "上下这本当"
-_EDGE = "底末初"
-ANCHORS = re.compile(rf"[月年号日天周星期拜前后还剩超旦庆劳春五/.\-{_REL_MONTH_WORD}{_EDGE}]")
+_EDGE = "底末初中旬"
+_FESTIVAL = "旦庆劳春五过年除宵清端秋"
+_VAGUE = "多来几半零左上出快近约不概个"
+_FEW = "几些两段阵"
+ANCHORS = re.compile(rf"[月年号日天周星期拜前后还剩超/.\-{_REL_MONTH_WORD}{_EDGE}{_FESTIVAL}{_VAGUE}{_FEW}]")
 
 # Most specific first. Within a tier a valid date beats an error, then the first mention wins,
 # then the longest one; a lower tier is only looked at when a higher one found nothing.
@@ -259,6 +341,8 @@ TIERS: tuple[tuple[Rule, ...], ...] = (
         _rule(p.YEAR_MONTH_EDGE, _year_month_edge, "月", _EDGE),
         _rule(p.YEAR_EDGE, _year_edge, "年", _EDGE),
         _rule(p.WEEKDAY_REF, _weekday, "周星拜"),
+        _rule(AMOUNT, _vague_amount, "天周星拜月年", _VAGUE),
+        _rule(p.FEW_DAYS_AGO, _few_days_ago, "前", _FEW),
         _rule(p.OFFSET, _offset, "前后"),
         _rule(p.REMAINING, _remaining, "还剩"),
         _rule(p.OVERDUE, _overdue, "期超"),
@@ -267,7 +351,8 @@ TIERS: tuple[tuple[Rule, ...], ...] = (
         _rule(p.YEAR_MONTH, _year_month, "月"),
         _rule(p.REL_MONTH_ONLY, _rel_month_only, "月", _REL_MONTH_WORD),
         _rule(p.DAY_ONLY, _day_only, "号日"),
-        _rule(p.HOLIDAY, _holiday, "旦庆劳春五"),
+        _rule(p.HOLIDAY, _holiday, _FESTIVAL),
+        _rule(p.WEEK_ONLY, _week_only, "周星拜", "上下这本"),
     ),
     (_rule(p.REL_DAY_WORD, _rel_day, "天日"),),
     (_rule(p.BARE_YEAR, _bare_year, "年"),),

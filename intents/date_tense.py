@@ -7,7 +7,7 @@ from typing import Literal
 
 from intents.date_patterns import CN
 
-Tense = Literal["past", "future", "maybe_future", "unknown"]
+Tense = Literal["past", "future", "maybe_future", "maybe_past", "unknown"]
 
 _LAPSES = ("过期", "到期", "失效", "逾期")
 _LAPSE = f"(?:{'|'.join(_LAPSES)})"
@@ -43,6 +43,13 @@ _PAST = _alternatives(
     "超(?<![不未没有能得可]超)过",
     *(f"{prefix}过了" for prefix in ("已经", "早就", "早已", "都")),
     f"过了(?:有效期|期限|截止|日期|签注|{_COUNT}{_UNIT})",
+    # 过期一个多月, 超了四十来天, 过的期, expired
+    f"(?:过期|逾期|超期|到期|失效)了?(?:有)?(?:[0-9{CN}百半几好大快近将]|一年|两年)",
+    "超了",
+    "过的期",
+    "expired",
+    "overdue",
+    "lapsed",
 )
 # Relative words and offsets only decide when no state verb above did.
 _OFFSET = re.compile(rf"{_COUNT}{_UNIT}(?P<dir>以前|之前|前|以后|之后|后)")
@@ -50,6 +57,10 @@ _WEAK_PAST = _alternatives(
     "昨天", "昨日", "大前天", "前(?<![以之然最往提目]前)天", f"上(?<!一上)上?个?{_PERIOD}", "去年", "前年"
 )
 _WEAK_FUTURE = _alternatives("明天", "明日", "后(?<![以之然最往落]后)天", f"下(?<!一下)下?个?{_PERIOD}", "明年", "后年")
+# Words that lean to the past without settling it: 11月20号就过了, 忘了签, 没去签 (also said before a deadline).
+_MAYBE_PAST = _alternatives(
+    "就过了", "忘记?(?:了)?(?:签|弄|办|续)", "忘记弄", "没(?:有)?去?(?:签|续|办)(?![完好])", "断签", "断了"
+)
 _MAYBE_FUTURE = _alternatives(
     "到期(?!了)", *(f"{word}(?:到|至|截止)" for word in ("有效期", "宽限期", "期限")), "截止", "期满"
 )
@@ -72,8 +83,9 @@ def tense_of(normalized: str) -> Tense:
        过了有效期. Both kinds present -> "unknown".
     2. Relative words. past: N天/周/个月/年 + 前/以前/之前, 昨天, 前天, 上周, 上个月, 去年;
        future: the same + 后/以后/之后, 明天, 后天, 下周, 下个月, 明年. Both -> "unknown".
-    3. "maybe_future": 到期 not followed by 了, 有效期/宽限期/期限 + 到/至/截止, 截止, 期满.
-    4. Otherwise "unknown".
+    3. "maybe_past": 就过了, 忘了签, 没去签, 断签 (said of a lapse, but also before a deadline).
+    4. "maybe_future": 到期 not followed by 了, 有效期/宽限期/期限 + 到/至/截止, 截止, 期满.
+    5. Otherwise "unknown".
     """
     rest, imminent = _FUTURE.subn("|", normalized)
     strong = _direction(_PAST.search(rest) is not None, imminent > 0)
@@ -84,4 +96,6 @@ def tense_of(normalized: str) -> Tense:
     weak = _direction(past, False in offsets or _WEAK_FUTURE.search(rest) is not None)
     if weak is not None:
         return weak
+    if _MAYBE_PAST.search(rest):
+        return "maybe_past"
     return "maybe_future" if _MAYBE_FUTURE.search(rest) else "unknown"

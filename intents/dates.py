@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from datetime import date, datetime
 
 from intents.date_finding import Context, DateFinding, Resolver
 from intents.date_patterns import normalize
 from intents.date_resolvers import ANCHORS, TIERS
+from intents.date_roles import role_of
 from intents.date_tense import Tense, tense_of
 
-__all__ = ["DateFinding", "Tense", "detect_tense", "extract_date", "find_date"]
+__all__ = ["DateFinding", "Tense", "best", "detect_tense", "extract_date", "extract_dates", "find_date", "find_dates"]
 
 logger = logging.getLogger(__name__)
 
@@ -22,23 +24,46 @@ def detect_tense(text: str) -> Tense:
 
 
 def extract_date(text: str, today: date) -> DateFinding | None:
-    """The most specific, then the first, date mention in `text`, or None; never raises."""
+    """The date mention in `text` that most likely gives the expiry (see `best`), or None; never raises."""
+    return best(extract_dates(text, today))
+
+
+def extract_dates(text: str, today: date) -> list[DateFinding]:
+    """Every date mention in `text` (see `find_dates`); never raises."""
     try:
-        return find_date(text, today)
+        return find_dates(text, today)
     except Exception:  # a chat bot must survive any message; reaching this is a bug, so log it loudly
         logger.exception("date extraction failed on %.200r", text)
-        return None
+        return []
 
 
 def find_date(text: str, today: date) -> DateFinding | None:
     """extract_date without the safety net (the tests call this one, so bugs are not hidden)."""
+    return best(find_dates(text, today))
+
+
+def best(findings: list[DateFinding]) -> DateFinding | None:
+    """The mention that most likely gives the expiry: the first whose words say so, else the first found by the
+    most specific pattern; an error only when nothing resolved."""
+    valid = [f for f in findings if f.error is None]
+    for finding in valid:
+        if finding.role == "expiry":
+            return finding
+    return valid[0] if valid else (findings[0] if findings else None)
+
+
+def find_dates(text: str, today: date) -> list[DateFinding]:
+    """Every date mention in `text` that does not overlap a more specific one, most specific first, each with
+    its role; when a tier finds only an error before anything resolved, that error alone."""
     if isinstance(today, datetime):
         today = today.date()
     normalized = normalize(text)
     anchors = frozenset(ANCHORS.findall(normalized))
     if not anchors:
-        return None  # no pattern can match
+        return []  # no pattern can match
     context = Context(today, tense_of(normalized))
+    found: list[DateFinding] = []
+    taken: list[tuple[int, int]] = []
     for rules in TIERS:
         matches = [
             (match, rule.resolve)
@@ -46,25 +71,36 @@ def find_date(text: str, today: date) -> DateFinding | None:
             if not anchors.isdisjoint(rule.anchor) and (not rule.also or not anchors.isdisjoint(rule.also))
             for match in rule.pattern.finditer(normalized)
         ]
-        if (found := _best(matches, context)) is not None:
-            return found
-    return None
+        error = _collect(matches, context, normalized, found, taken)
+        if error is not None and not found:
+            return [error]  # 2月30日 is an impossible date, not the month 2月 of a lower tier
+    return found
 
 
-def _best(matches: list[tuple[re.Match[str], Resolver]], context: Context) -> DateFinding | None:
-    """The first valid finding, else the first error; a mention inside a longer one that resolved
-    (3月1日 in 1899年3月1日) is skipped. Resolving lazily keeps long messages cheap."""
+def _collect(
+    matches: list[tuple[re.Match[str], Resolver]],
+    context: Context,
+    normalized: str,
+    found: list[DateFinding],
+    taken: list[tuple[int, int]],
+) -> DateFinding | None:
+    """Resolves one tier's matches in reading order, longest first, skipping any that overlap a mention already
+    taken or lie inside one that failed (3月1日 in 1899年3月1日); returns the tier's first error."""
     first_error: DateFinding | None = None
     error_spans: list[tuple[int, int]] = []
     for match, resolve in sorted(matches, key=lambda item: (item[0].start(), -item[0].end())):
         start, end = match.span()
+        if any(start < stop and begin < end for begin, stop in taken):
+            continue
         if any(outer[0] <= start and end <= outer[1] and outer != (start, end) for outer in error_spans):
             continue
         finding = resolve(match, context)
         if finding is None:
             continue
         if finding.error is None:
-            return finding  # a valid finding covers everything after it: nothing later can win
+            found.append(replace(finding, role=role_of(normalized, start, end), start=start))
+            taken.append((start, end))
+            continue
         error_spans.append((start, end))
-        first_error = first_error or finding
+        first_error = first_error or replace(finding, start=start)
     return first_error
