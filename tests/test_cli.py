@@ -139,19 +139,22 @@ def test_replay_writes_one_json_line_per_input_line(tmp_path: Path) -> None:
         "intent",
         "slots",
         "case",
+        "cases",
         "grace_days",
         "deadline",
         "days_left",
     }
-    assert first["slots"] == {"expiry_date": "2026-10-20", "city": "上海"}
+    assert first["slots"] == {"expiry_date": "2026-10-20", "expiry_end": None, "city": "上海"}
     assert (first["case"], first["grace_days"], first["deadline"], first["days_left"]) == (
         "within_grace",
         60,
         "2026-12-19",
         23,
     )
-    assert out[3]["slots"] == {"expiry_date": "2026-10-31", "city": "北京"}
+    # 月底 is the 21st to the 31st; in 北京 every day of it leads to the same case
+    assert out[3]["slots"] == {"expiry_date": "2026-10-21", "expiry_end": "2026-10-31", "city": "北京"}
     assert out[3]["case"] == "late_endorse"
+    assert out[3]["cases"] == ["late_endorse"]
     assert out[4]["intent"] == "faq.fee"
     assert out[4]["case"] == "within_grace"  # the user's state is still reported
 

@@ -131,7 +131,7 @@ def _cross_check(
             raise ContentError(f"{d / 'rules.yaml'}: field provinces.{province}: not a province in places.yaml")
     for case_id, case in cases.cases.items():
         _check_source(str(d / "cases.yaml"), f"cases.{case_id}.processing.source", case.processing.source, sources)
-        for field in ("summary", "deadline_line", "no_deadline_line"):
+        for field in ("summary", "deadline_line", "no_deadline_line", "brief", "brief_no_deadline"):
             text = getattr(case, field)
             if text is not None:
                 _check_template(str(d / "cases.yaml"), f"cases.{case_id}.{field}", text, CASE_FIELDS)

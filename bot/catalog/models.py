@@ -118,6 +118,8 @@ class CaseText(Strict):
     summary: str
     deadline_line: str
     no_deadline_line: str | None = None
+    brief: str  # one line for a range that spans several cases; placeholders {deadline} {cancel_date}
+    brief_no_deadline: str | None = None
     todo: list[str] = Field(min_length=1)
     materials: list[str] = Field(min_length=1)
     processing: Processing

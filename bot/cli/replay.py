@@ -23,9 +23,11 @@ def record(user: str, text: str, turn: Turn) -> dict[str, Any]:
         "intent": turn.intent,
         "slots": {
             "expiry_date": session.expiry.isoformat() if session.expiry else None,
+            "expiry_end": session.expiry_end.isoformat() if session.expiry_end else None,
             "city": session.city,
         },
         "case": verdict.case if verdict else None,
+        "cases": list(turn.cases),
         "grace_days": verdict.grace_days if verdict else None,
         "deadline": verdict.deadline.isoformat() if verdict and verdict.deadline else None,
         "days_left": verdict.days_left if verdict else None,
@@ -40,6 +42,7 @@ def failure(number: int, problem: str) -> dict[str, Any]:
         "intent": "error",
         "slots": {"expiry_date": None, "city": None},
         "case": None,
+        "cases": [],
         "grace_days": None,
         "deadline": None,
         "days_left": None,
@@ -75,6 +78,7 @@ async def replay(engine: Engine, lines: Iterable[str], out: TextIO) -> int:
         turn_with_state = turn
         if turn.verdict is None and turn.session.expiry and turn.session.city and not turn.session.candidates:
             verdict, _ = engine.dialog.verdict_for(turn.session, engine.clock.today())
-            turn_with_state = Turn(turn.replies, turn.intent, turn.session, verdict)
+            cases = (verdict.case,) if verdict else turn.cases
+            turn_with_state = Turn(turn.replies, turn.intent, turn.session, verdict, cases)
         print(json.dumps(record(user, text, turn_with_state), ensure_ascii=False), file=out, flush=True)
     return status

@@ -1,4 +1,17 @@
-"""The conversation: fills the two slots from any message, answers FAQs, and gives the verdict."""
+"""The conversation: fills the two slots from any message, answers FAQs, and gives the verdict.
+
+The policy, in order (each step is a method below):
+1. Commands, empty messages, 不知道.
+2. A question about another document (护照, 居留许可...): answer it and change nothing.
+3. Whose permit: someone else's (我老婆的也过期了) starts a separate calculation; 我自己的呢 comes back.
+4. The slots: a tense answer, a pick among cities, a city, and an *expiry* date. A date that names a plan
+   (明天去办) never fills the expiry; after a date is known, only a correction or a date said to be the expiry
+   replaces it.
+5. A FAQ: answered (for the user's city when it is known) before anything else is asked.
+6. A plan date: answered against the deadline already given.
+7. After a verdict: short follow-ups (还有几天, 依据是什么) from that verdict.
+8. Otherwise the next question, or the verdict, or the fallback.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +21,23 @@ from datetime import date
 from functools import lru_cache
 
 from bot.catalog.catalog import Catalog
+from bot.catalog.models import FaqEntry
+from bot.core.followups import Followups
 from bot.core.messages import Reply
-from bot.core.render import VerdictRenderer, faq_text, fmt_date
+from bot.core.render import VerdictRenderer, faq_text, fmt_date, render_split
 from bot.core.rules import CityRule
 from bot.core.session import Session
 from bot.core.understanding import Reading, Understanding
-from bot.core.verdicts import Case, Processing, Verdict, decide
+from bot.core.verdicts import Case, Processing, Verdict, decide, segments
 from intents.dates import DateFinding
 
 _NOT_YET = re.compile(r"(没|未|不)(有)?(过期|到期|到|失效)")
-_PLACE_SUFFIX = re.compile(r"(市|地区|盟|自治州|区|县)$")
+_PLACE_SUFFIX = re.compile(r"(市|地区|盟|自治州|区|县|旗|镇|州)$")
 _HAN_ONLY = re.compile(r"^[\u3400-\u9fff]{2,10}$")
 _HAN = re.compile(r"[\u3400-\u9fff]")
 _LATIN = re.compile(r"[a-z]{2,}")
+_SOURCES = re.compile(r"依据|根据什么|出处|来源|哪条规定|什么规定|凭什么|哪里规定|有规定吗|法律规定")
+_YEAR_WORDS = {"去年": -1, "今年": 0, "明年": 1}
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +46,7 @@ class Turn:
     intent: str
     session: Session
     verdict: Verdict | None = None
+    cases: tuple[Case, ...] = ()  # every case the expiry range can lead to (several: the bot asked)
 
 
 class Dialog:
@@ -42,9 +60,11 @@ class Dialog:
             for case_id, c in catalog.cases.items()
         }
         self._commands = {word.lower(): name for name, words in catalog.prompts.commands.items() for word in words}
-        # Verdicts are pure functions of (expiry, city, today): many users share them on any one day.
         self._renderer = VerdictRenderer(catalog)
+        self.followups = Followups(catalog)
+        # Verdicts are pure functions of (expiry range, city, today): many users share them on any one day.
         self._verdict = lru_cache(maxsize=16_384)(self._compute_verdict)
+        self._fixes = {self.p(key): key for key in ("year_fix_next", "year_fix_last", "year_fix_this")}
 
     def respond(self, session: Session, raw: str, today: date) -> Turn:
         """The turn for one message; `session` is updated in place and returned in the turn."""
@@ -65,47 +85,92 @@ class Dialog:
         if _LATIN.search(reading.text) and not _HAN.search(reading.text):
             notes.append(self.p("not_chinese"))
         s = session  # short name: every helper below takes and updates it
-        filled = self._fill_tense_answer(s, reading)
+        intent = reading.intent.intent if reading.intent else None
+        entry = self.catalog.faq_entry(intent.removeprefix("faq.")) if intent and intent.startswith("faq.") else None
+        if entry is not None and entry.other_document:
+            return self._with_resume(s, [*notes, faq_text(self.catalog, entry)], intent or "faq")
+        switched = self._whose(s, reading, entry)
+        notes += switched
+
+        filled = self._fill_year_fix(s, reading, today) or bool(switched)
+        filled = self._fill_tense_answer(s, reading) or filled
         filled = self._fill_city_pick(s, reading) or filled
         if reading.city and not filled:
             filled = self._fill_city(s, reading)
-        if reading.date is not None:
-            if reading.date.error:
-                return self._bad_date(s, reading.date, notes)
-            self._fill_date(s, reading.date, reading)
+        expiry, plans, error = self._sort_dates(s, reading)
+        if expiry is not None:
+            notes += self._fill_date(s, expiry, today)
             filled = True
+        elif error is not None and entry is None and not plans:
+            return self._bad_date(s, error, notes)
         elif reading.tense in ("past", "future"):
             s.tense = reading.tense
 
-        intent = reading.intent.intent if reading.intent else None
-        if intent and intent.startswith("faq.") and reading.date is None:
-            entry = self.catalog.faq_entry(intent.removeprefix("faq."))
-            if entry is not None:
-                return self._with_resume(s, [*notes, faq_text(self.catalog, entry)], intent)
+        if entry is not None:
+            return self._faq(s, entry, notes, filled, today)
+        if plans:
+            return self._plan(s, plans[0], notes, today)
+        complete = self._complete(s)
+        if complete and not filled:
+            followup = self._followup(s, reading, intent, today)
+            if followup is not None:
+                return followup
         if filled or intent == "flow.expired":
             return self._next_step(s, notes, intent or "slot", today)
-        if s.pending == "city" and self._looks_like_place(reading):
-            s.city, s.city_known, s.province = _PLACE_SUFFIX.sub("", reading.text), False, None
-            return self._next_step(s, notes, "unknown_city", today)
+        if self._looks_like_word(reading) and (
+            s.pending == "city" or (s.expiry is not None and _PLACE_SUFFIX.search(reading.text))
+        ):
+            return self._place_or_not(s, reading, today)
         if intent == "smalltalk.thanks":
-            return self._with_resume(s, [*notes, self.p("thanks")], intent)
+            return self._with_resume(s, [self.p("thanks")], intent)
         return self._fallback(s, reading, notes)
 
+    # -- whose permit ----------------------------------------------------------------------------------------
+
+    def _whose(self, s: Session, reading: Reading, entry: FaqEntry | None) -> list[str]:
+        """Switches between the user's own calculation and someone else's; returns what to say about it."""
+        if reading.own_again and s.person:
+            own = s.own
+            s.person, s.own = None, None
+            s.load_slots(own)
+            return [self.p("back_to_own")]
+        person = reading.person
+        if not person or person == s.person or (entry is not None and not reading.dates and not reading.city):
+            return []
+        if s.person is None and s.started:
+            s.own = s.slots()
+        s.load_slots(None)
+        s.person = person
+        return [self.p("other_person", person=person)]
+
     # -- slots ---------------------------------------------------------------------------------------------
+
+    def _fill_year_fix(self, s: Session, reading: Reading, today: date) -> bool:
+        """「不对，是明年的」 after a verdict on an assumed year: switch to the other reading."""
+        if s.alternative is None or any(d.error is None for d in reading.dates):
+            return False
+        text = reading.text.strip(" .!?。！？~，,")
+        wanted = next((shift for word, shift in _YEAR_WORDS.items() if word in text), None)
+        named = wanted is not None and reading.correction and s.alternative.year == today.year + wanted
+        if not (text in self._fixes or named or text in ("不对", "不是", "错了", "不对不对")):
+            return False
+        s.expiry, s.alternative = s.alternative, s.expiry
+        s.expiry_end, s.alternative_end = s.alternative_end, s.expiry_end
+        return True
 
     def _fill_tense_answer(self, s: Session, reading: Reading) -> bool:
         if not s.candidates or reading.date is not None:
             return False
         past_word, future_word = self.catalog.prompts.choices["tense"]
         if reading.text == future_word.lower() or _NOT_YET.search(reading.text) or reading.tense == "future":
-            chosen = max(s.candidates)
-            s.tense = "future"
+            index, s.tense = len(s.candidates) - 1, "future"
         elif reading.text == past_word.lower() or reading.tense == "past":
-            chosen = min(s.candidates)
-            s.tense = "past"
+            index, s.tense = 0, "past"
         else:
             return False
-        s.expiry, s.candidates = chosen, []
+        ends = s.candidate_ends or [None] * len(s.candidates)
+        s.expiry, s.expiry_end = s.candidates[index], ends[index]
+        s.candidates, s.candidate_ends = [], []
         return True
 
     def _fill_city_pick(self, s: Session, reading: Reading) -> bool:
@@ -135,53 +200,142 @@ class Dialog:
             return False
         return True
 
-    def _fill_date(self, s: Session, finding: DateFinding, reading: Reading) -> None:
+    def _sort_dates(
+        self, s: Session, reading: Reading
+    ) -> tuple[DateFinding | None, list[DateFinding], DateFinding | None]:
+        """(the date that sets the expiry, the dates that name a plan, an error to report).
+
+        Once an expiry is known, a date whose words do not say what it is counts as a plan, unless the user is
+        correcting themselves or the bot is waiting for a date.
+        """
+        valid = [d for d in reading.dates if d.error is None]
+        error = next((d for d in reading.dates if d.error is not None), None)
+        known = s.expiry is not None or bool(s.candidates)
+        replaceable = not known or reading.correction or s.pending in ("date", "tense")
+        expiry = next((d for d in valid if d.role == "expiry"), None)
+        if expiry is None and replaceable:
+            expiry = next((d for d in valid if d.role == "unknown"), None)
+        plans = [d for d in valid if d is not expiry and (d.role == "plan" or known)]
+        return expiry, plans, error
+
+    def _fill_date(self, s: Session, finding: DateFinding, today: date) -> list[str]:
+        """Sets the expiry (a day or a range); returns a note when the year was assumed."""
         if finding.tense in ("past", "future"):
             s.tense = finding.tense
-        value = finding.value
+        assert finding.value is not None
+        start, end = finding.value, finding.end
+        alternative: tuple[date, date | None] | None = None
         if finding.alternatives:
-            if s.tense:
-                value = min(finding.alternatives) if s.tense == "past" else max(finding.alternatives)
+            pairs = list(zip(finding.alternatives, finding.alternative_ends or (None, None), strict=False))
+            inside = [p for p in pairs if s.expiry and s.expiry_end and s.expiry <= p[0] <= s.expiry_end]
+            if inside:  # the exact day inside a range given before
+                start, end = inside[0]
+            elif finding.assumed:
+                alternative = next(p for p in pairs if p[0] != start)
+            elif s.tense:
+                start, end = pairs[0] if s.tense == "past" else pairs[-1]
             elif s.expiry:  # a correction: take the reading closest to what the user said before
                 previous = s.expiry
-                value = min(finding.alternatives, key=lambda d: abs((d - previous).days))
+                start, end = min(pairs, key=lambda p: abs((p[0] - previous).days))
             else:
-                s.candidates, s.expiry = list(finding.alternatives), None
-                return
-        s.expiry, s.month_only, s.candidates = value, finding.precision == "month", []
+                s.candidates, s.candidate_ends = [p[0] for p in pairs], [p[1] for p in pairs]
+                s.expiry = s.expiry_end = None
+                return []
+        s.expiry, s.expiry_end, s.candidates, s.candidate_ends = start, end, [], []
+        s.alternative, s.alternative_end = alternative if alternative else (None, None)
+        if alternative is None:
+            return []
+        return [self._assumption(start, alternative[0], today)]
+
+    def _assumption(self, chosen: date, other: date, today: date) -> str:
+        days = (chosen - today).days
+        if days == 0:
+            relation = self.p("relation_today")
+        else:
+            relation = self.p("relation_future" if days > 0 else "relation_past", days=abs(days))
+        shift = other.year - today.year
+        key = {1: "year_fix_next", -1: "year_fix_last"}.get(shift, "year_fix_this")
+        return self.p("year_assumed", date=fmt_date(chosen), relation=relation, choice=self.p(key))
 
     # -- replies -------------------------------------------------------------------------------------------
+
+    def _faq(self, s: Session, entry: FaqEntry, notes: list[str], filled: bool, today: date) -> Turn:
+        """A FAQ answer, for the user's city when it is known; after a verdict, only the city's short answer."""
+        intent = f"faq.{entry.id}"
+        answer = faq_text(self.catalog, entry)
+        if entry.city_topic and s.city and s.city_known:
+            rule = self.catalog.rule_for(s.city)
+            verdict = self._verdict_of(s, today)[0] if self._complete(s) else None
+            local = self.followups.topic(entry.city_topic, rule, self._label(s), verdict)
+            answer = local if verdict is not None else f"{answer}\n\n{local}"
+        if filled:
+            step = self._next_step(s, [], intent, today)
+            return Turn([Reply("\n".join([*notes, answer])), *step.replies], intent, s, step.verdict, step.cases)
+        if not s.pending and not self._complete(s):
+            return Turn([Reply("\n".join([*notes, answer, self.p("offer_calc")]))], intent, s)
+        return self._with_resume(s, [*notes, answer], intent)
+
+    def _plan(self, s: Session, plan: DateFinding, notes: list[str], today: date) -> Turn:
+        """「明天去来得及吗」: checked against the deadline already given, never taken for the expiry."""
+        assert plan.value is not None
+        if not self._complete(s):
+            return self._next_step(s, [*notes, self.p("plan_needs_date")], "plan", today)
+        verdict, rule, _text, _cases = self._verdict_of(s, today)
+        if verdict is None:  # a range that spans several cases: the exact day is needed first
+            return self._next_step(s, [*notes, self.p("plan_needs_date")], "plan", today)
+        day = plan.latest or plan.value
+        texts = [*notes, self.followups.plan(day, plan.matched, verdict, rule)]
+        if plan.role != "plan":
+            texts.append(self.p("plan_hint", date=f"{day.month}月{day.day}日"))
+        return Turn([Reply("\n".join(texts))], "plan", s, verdict, (verdict.case,))
+
+    def _followup(self, s: Session, reading: Reading, intent: str | None, today: date) -> Turn | None:
+        """After a verdict: 还有几天 gets the countdown and 依据是什么 the sources, not the whole verdict again."""
+        verdict, rule, _text, _cases = self._verdict_of(s, today)
+        if verdict is None:
+            return None
+        if _SOURCES.search(reading.text):
+            return Turn([Reply(self.followups.sources(rule))], "followup.sources", s, verdict, (verdict.case,))
+        if intent == "flow.expired":
+            text = self.followups.countdown(verdict, rule, self._label(s))
+            return Turn([Reply(text)], "followup.countdown", s, verdict, (verdict.case,))
+        return None
 
     def _next_step(self, s: Session, notes: list[str], intent: str, today: date) -> Turn:
         question = self._question(s)
         if question is not None:
             return Turn([Reply("\n".join([*notes, question.text]), question.choices)], intent, s)
         s.pending = None
-        verdict, rule, text = self._verdict_of(s, today)
+        verdict, rule, text, cases = self._verdict_of(s, today)
         texts = [*notes]
-        if s.month_only and s.expiry:
-            texts.append(self.p("month_precision", date=fmt_date(s.expiry)))
         if not s.city_known:
             texts.append(self.p("unknown_city", city=s.city))
         elif rule.level == "national" and s.city not in self.catalog.rules.cities:
             texts.append(self.p("national_fallback", city=s.city))
         texts.append(text)
-        return Turn([Reply("\n\n".join(texts))], intent, s, verdict)
+        if verdict is None:
+            s.pending = "date"  # the range spans several cases: ask for the exact day
+        choices = (self._fix_choice(s, today),) if s.alternative else ()
+        return Turn([Reply("\n\n".join(texts), choices)], intent, s, verdict, cases)
+
+    def _fix_choice(self, s: Session, today: date) -> str:
+        assert s.alternative is not None
+        shift = s.alternative.year - today.year
+        return self.p({1: "year_fix_next", -1: "year_fix_last"}.get(shift, "year_fix_this"))
 
     def _question(self, s: Session) -> Reply | None:
         """The next question to ask, recording it as pending; None when both slots are filled."""
         choices = self.catalog.prompts.choices
         if s.candidates:
             s.pending = "tense"
-            month_day = f"{s.candidates[0].month}月{s.candidates[0].day}日"
-            return Reply(self.p("ask_tense", date=month_day), tuple(choices["tense"]))
+            return Reply(self.p("ask_tense", date=self._candidate_label(s)), tuple(choices["tense"]))
         if s.city_candidates:
             s.pending = "city_pick"
             listed = "、".join(f"{n}. {c}" for n, c in enumerate(s.city_candidates, 1))
             return Reply(self.p("ask_city_pick", candidates=listed), tuple(s.city_candidates))
         if s.expiry is None:
             s.pending = "date"
-            return Reply(self.p("ask_date"))
+            return Reply(self.p("ask_date_person", person=s.person) if s.person else self.p("ask_date"))
         if s.city is None:
             s.pending = "city"
             if s.province:
@@ -189,29 +343,58 @@ class Dialog:
                 ruled = [c for c in cities if c in self.catalog.rules.cities]
                 options = [*ruled, *(c for c in cities if c not in ruled)][:6]
                 return Reply(self.p("ask_city_in_province", province=s.province), tuple(options))
-            return Reply(self.p("ask_city"), tuple(choices["cities"]))
+            text = self.p("ask_city_person", person=s.person) if s.person else self.p("ask_city")
+            return Reply(text, tuple(choices["cities"]))
         return None
 
-    def verdict_for(self, s: Session, today: date) -> tuple[Verdict, CityRule]:
-        verdict, rule, _ = self._verdict_of(s, today)
+    @staticmethod
+    def _candidate_label(s: Session) -> str:
+        first = s.candidates[0]
+        end = s.candidate_ends[0] if s.candidate_ends else None
+        if end is None:
+            return f"{first.month}月{first.day}日"
+        if first.day == 1 and end.month == first.month and end.day >= 28:
+            return f"{first.month}月"
+        return f"{first.month}月{first.day}日到{end.month}月{end.day}日"
+
+    @staticmethod
+    def _complete(s: Session) -> bool:
+        return s.expiry is not None and s.city is not None and not s.candidates and not s.city_candidates
+
+    def verdict_for(self, s: Session, today: date) -> tuple[Verdict | None, CityRule]:
+        verdict, rule, _, _ = self._verdict_of(s, today)
         return verdict, rule
 
-    def _verdict_of(self, s: Session, today: date) -> tuple[Verdict, CityRule, str]:
-        """The (memoised) verdict, rule and reply text for a session whose slots are filled."""
+    def _label(self, s: Session) -> str:
+        city = s.city or ""
+        return self.p("person_label", person=s.person, city=city) if s.person else city
+
+    def _verdict_of(self, s: Session, today: date) -> tuple[Verdict | None, CityRule, str, tuple[Case, ...]]:
+        """The (memoised) verdict, rule, reply text and possible cases for a session whose slots are filled;
+        the verdict is None when the expiry range leads to several cases."""
         assert s.expiry is not None
-        return self._verdict(s.expiry, s.city if s.city_known else None, s.city or "", today)
+        rule_city = s.city if s.city_known else None
+        return self._verdict(s.expiry, s.expiry_end, rule_city, self._label(s), today)
 
     def _compute_verdict(
-        self, expiry: date, rule_city: str | None, label: str, today: date
-    ) -> tuple[Verdict, CityRule, str]:
+        self, first: date, last: date | None, rule_city: str | None, label: str, today: date
+    ) -> tuple[Verdict | None, CityRule, str, tuple[Case, ...]]:
         rule = self.catalog.rule_for(rule_city)
-        verdict = decide(expiry, rule, today, self.processing)
-        return verdict, rule, self._renderer.render(verdict, rule, label)
+        parts = segments(first, last, rule, today) if last else []
+        if len(parts) > 1:
+            sources = self.followups.sources(rule)
+            text = render_split(self.catalog, parts, rule, label, today, sources)
+            return None, rule, text, tuple(part.case for part in parts)
+        verdict = decide(first, rule, today, self.processing)  # the earliest day: the earliest deadline
+        text = self._renderer.render(verdict, rule, label)
+        if last:
+            text = f"{self.p('approx_range', first=fmt_date(first), last=fmt_date(last))}\n\n{text}"
+        return verdict, rule, text, (verdict.case,)
 
     def _with_resume(self, s: Session, texts: list[str], intent: str, choices: tuple[str, ...] = ()) -> Turn:
         """Answers, then repeats the question the conversation was waiting on, if any."""
         answer = Reply("\n".join(texts), choices)
-        question = self._question(s) if s.started else None
+        question = self._question(s) if s.started and s.pending else None
         if question is None:
             return Turn([answer], intent, s)
         return Turn([answer, Reply(f"{self.p('resume')}{question.text}", question.choices)], intent, s)
@@ -220,12 +403,24 @@ class Dialog:
         key = {"invalid_date": "invalid_date", "out_of_range": "out_of_range_date"}.get(
             finding.error or "", "vague_date"
         )
+        if finding.error == "no_direction":
+            choices = tuple(self.catalog.prompts.choices["tense"])
+            text = self.p("ask_direction", matched=finding.matched)
+            return Turn([Reply("\n".join([*notes, text]), choices)], "date.no_direction", s)
         matched = finding.matched if key != "vague_date" else finding.matched.rstrip("年") + "年"
         s.pending = s.pending or "date"
         return Turn([Reply("\n".join([*notes, self.p(key, matched=matched)]))], f"date.{finding.error}", s)
 
     def _unsure(self, s: Session) -> Turn:
         return self._with_resume(s, [self.p("unsure")], "unsure")
+
+    def _place_or_not(self, s: Session, reading: Reading, today: date) -> Turn:
+        """A bare word at the city question: an unlisted place (it ends in 市, 县...) or not a place at all."""
+        if _PLACE_SUFFIX.search(reading.text):
+            s.city, s.city_known, s.province = _PLACE_SUFFIX.sub("", reading.text), False, None
+            return self._next_step(s, [], "unknown_city", today)
+        text = self.p("city_not_place", text=reading.text)
+        return Turn([Reply(text, tuple(self.catalog.prompts.choices["cities"]))], "city_not_place", s)
 
     def _fallback(self, s: Session, reading: Reading, notes: list[str]) -> Turn:
         suggestions = [
@@ -242,8 +437,9 @@ class Dialog:
         topics = "、".join(dict.fromkeys(e.topic for e in self.catalog.faq))
         return self.p("help", topics=topics)
 
-    def _looks_like_place(self, reading: Reading) -> bool:
-        return reading.intent is None and reading.date is None and bool(_HAN_ONLY.match(reading.text))
+    @staticmethod
+    def _looks_like_word(reading: Reading) -> bool:
+        return reading.intent is None and not reading.dates and bool(_HAN_ONLY.match(reading.text))
 
     def p(self, key: str, **fields: object) -> str:
         return self.catalog.prompt(key, **fields)

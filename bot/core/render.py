@@ -8,7 +8,7 @@ from functools import lru_cache
 from bot.catalog.catalog import Catalog
 from bot.catalog.models import FaqEntry
 from bot.core.rules import CityRule
-from bot.core.verdicts import Case, Verdict
+from bot.core.verdicts import Case, Segment, Verdict, classify
 
 WEEKDAYS = "一二三四五六日"
 
@@ -98,3 +98,32 @@ class VerdictRenderer:
         tail.append(catalog.prompt("confirm_locally", sources=labels))
         cached = self._static[key] = ("\n".join(middle), "\n".join(tail))
         return cached
+
+
+def fmt_short(day: date, today: date) -> str:
+    """5月1日 in the current year, 2025年5月1日 otherwise."""
+    return f"{day.month}月{day.day}日" if day.year == today.year else f"{day.year}年{day.month}月{day.day}日"
+
+
+def render_split(catalog: Catalog, parts: list[Segment], rule: CityRule, label: str, today: date, sources: str) -> str:
+    """A range of expiry days that leads to several cases: each outcome, the most favourable first."""
+    first, last = parts[0].first, parts[-1].last
+    lines = [
+        catalog.prompt("range_header", city=label),
+        catalog.prompt("range_intro", first=fmt_short(first, today), last=fmt_short(last, today)),
+    ]
+    for part in reversed(parts):
+        _, deadline, _ = classify(part.first, rule, today)  # the segment's earliest day: the earliest deadline
+        _, _, cancel = classify(part.last, rule, today)
+        case = catalog.cases[part.case]
+        text = case.brief if deadline or not case.brief_no_deadline else case.brief_no_deadline
+        brief = text.format(
+            deadline=fmt_date(deadline) if deadline else "", cancel_date=fmt_date(cancel) if cancel else ""
+        )
+        lines.append(
+            catalog.prompt(
+                "range_item", first=fmt_short(part.first, today), last=fmt_short(part.last, today), brief=brief
+            )
+        )
+    lines += [catalog.prompt("range_tail"), sources]
+    return "\n".join(lines)

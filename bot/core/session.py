@@ -9,63 +9,105 @@ from functools import lru_cache
 from typing import Any, Literal
 
 Pending = Literal["date", "city", "tense", "city_pick"]
-SCHEMA = 2
+SCHEMA = 3
 _ENCODER = json.JSONEncoder(separators=(",", ":"))  # built once (json.dumps builds one per call)
 _DECODER = json.JSONDecoder()
 
 
 @dataclass(slots=True)
 class Session:
+    """The calculation in progress. `expiry`..`expiry_end` is a range when the user was vague (5月份, 一个多月前).
+
+    When the user asks about someone else (我老婆的也过期了), `person` names them, the slots hold that person's
+    calculation, and `own` keeps the user's own slots until the user comes back to them.
+    """
+
     expiry: date | None = None
-    month_only: bool = False
+    expiry_end: date | None = None  # the last day of a ranged expiry
     candidates: list[date] = field(default_factory=list)  # past and future readings awaiting the tense
+    candidate_ends: list[date | None] = field(default_factory=list)
+    alternative: date | None = None  # the other year's reading when the year was assumed (one tap to switch)
+    alternative_end: date | None = None
     city: str | None = None
     city_known: bool = True  # False when the user named a place we could not recognise
     province: str | None = None
     city_candidates: list[str] = field(default_factory=list)
     pending: Pending | None = None
     tense: Literal["past", "future"] | None = None
+    person: str | None = None  # whose permit the slots describe; None: the user's own
+    own: list[Any] | None = None  # the user's own slots (`slots()`) while another person's are active
     saved_at: int = 0  # epoch seconds of the last save, kept by the engine
 
     @property
     def empty(self) -> bool:
         """Nothing worth keeping: no slot, no pending question."""
-        return not (self.started or self.tense or self.city)
+        return not (self.started or self.tense or self.city or self.own)
 
     @property
     def started(self) -> bool:
         return bool(self.expiry or self.city or self.pending or self.candidates or self.province)
 
+    @property
+    def ranged(self) -> bool:
+        return self.expiry_end is not None
+
+    def slots(self) -> list[Any]:
+        """The calculation's slots as a JSON-ready list (everything but `person`, `own` and `saved_at`)."""
+        return [
+            _iso(self.expiry),
+            _iso(self.expiry_end),
+            [d.isoformat() for d in self.candidates],
+            [_iso(d) for d in self.candidate_ends],
+            _iso(self.alternative),
+            _iso(self.alternative_end),
+            self.city,
+            self.city_known,
+            self.province,
+            self.city_candidates,
+            self.pending,
+            self.tense,
+        ]
+
+    def load_slots(self, slots: list[Any] | None) -> None:
+        """Replaces the calculation's slots (None or [] clears them)."""
+        fresh = _slots(slots) if slots else None
+        (
+            self.expiry,
+            self.expiry_end,
+            candidates,
+            ends,
+            self.alternative,
+            self.alternative_end,
+            self.city,
+            self.city_known,
+            self.province,
+            picks,
+            self.pending,
+            self.tense,
+        ) = fresh or (None, None, (), (), None, None, None, True, None, (), None, None)
+        self.candidates, self.candidate_ends, self.city_candidates = list(candidates), list(ends), list(picks)
+
     def to_json(self) -> str:
         """A positional JSON array, version first: it runs twice per message, so it is kept cheap."""
-        return _ENCODER.encode(
-            [
-                SCHEMA,
-                self.expiry.isoformat() if self.expiry else None,
-                self.month_only,
-                [d.isoformat() for d in self.candidates],
-                self.city,
-                self.city_known,
-                self.province,
-                self.city_candidates,
-                self.pending,
-                self.tense,
-                self.saved_at,
-            ]
-        )
+        return _ENCODER.encode([SCHEMA, self.slots(), self.person, self.own, self.saved_at])
 
     def state(self) -> tuple[object, ...]:
         """Everything the conversation depends on (all but `saved_at`), to compare before and after a turn."""
         return (
             self.expiry,
-            self.month_only,
+            self.expiry_end,
             tuple(self.candidates),
+            tuple(self.candidate_ends),
+            self.alternative,
+            self.alternative_end,
             self.city,
             self.city_known,
             self.province,
             tuple(self.city_candidates),
             self.pending,
             self.tense,
+            self.person,
+            repr(self.own),
         )
 
     @classmethod
@@ -73,32 +115,55 @@ class Session:
         """A session from its document; anything unreadable starts a fresh session instead of failing."""
         if not document:
             return cls()
-        fields = _decode(document)
-        if fields is None:
+        decoded = _decode(document)
+        if decoded is None:
             return cls()
-        expiry, month_only, candidates, city, known, province, picks, pending, tense, at = fields
-        return cls(expiry, month_only, list(candidates), city, known, province, list(picks), pending, tense, at)
+        slots, person, own, saved_at = decoded
+        session = cls(person=person, own=list(own) if own else None, saved_at=saved_at)
+        session.load_slots(list(slots))
+        return session
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def _day(text: Any) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+def _slots(raw: list[Any]) -> tuple[Any, ...]:
+    expiry, end, candidates, ends, alternative, alt_end, city, known, province, picks, pending, tense = raw
+    return (
+        _day(expiry),
+        _day(end),
+        tuple(date.fromisoformat(d) for d in candidates),
+        tuple(_day(d) for d in ends),
+        _day(alternative),
+        _day(alt_end),
+        city,
+        bool(known),
+        province,
+        tuple(picks),
+        pending,
+        tense,
+    )
 
 
 @lru_cache(maxsize=20_000)  # a user's document is read again on each turn until it changes
 def _decode(document: str) -> tuple[Any, ...] | None:
     try:
-        version, expiry, month_only, candidates, city, known, province, picks, pending, tense, at = _DECODER.decode(
-            document
-        )
+        fields = _DECODER.decode(document)
+        if fields[0] == 2:  # the layout before ranges and other people: migrate it
+            _, expiry, _month_only, candidates, city, known, province, picks, pending, tense, at = fields
+            slots = [expiry, None, candidates, [None] * len(candidates), None, None]
+            fields = [SCHEMA, [*slots, city, known, province, picks, pending, tense], None, None, at]
+        version, slots, person, own, at = fields
         if version != SCHEMA:
             return None
-        return (
-            date.fromisoformat(expiry) if expiry else None,
-            bool(month_only),
-            tuple(date.fromisoformat(d) for d in candidates),
-            city,
-            bool(known),
-            province,
-            tuple(picks),
-            pending,
-            tense,
-            int(at),
-        )
-    except (ValueError, TypeError, KeyError, AttributeError):
+        _slots(slots)  # validates
+        if own:
+            _slots(own)
+        return tuple(slots), person, tuple(own) if own else None, int(at)
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError):
         return None

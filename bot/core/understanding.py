@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -9,9 +10,14 @@ from functools import lru_cache
 from bot.catalog.catalog import Catalog
 from bot.core.matching import make_matcher
 from intents.cities import CityExtractor, CityFinding
-from intents.dates import DateFinding, Tense, detect_tense, extract_date
+from intents.dates import DateFinding, Tense, detect_tense, extract_dates
+from intents.dates import best as best_date
 from intents.matcher import IntentMatch
 from intents.normalize import is_meaningful, normalize
+from intents.people import back_to_self, other_person
+
+# 不对 / 是… / 其实是 / 记错了: the user corrects what they said before.
+_CORRECTION = re.compile(r"不对|不是|其实|记错|搞错|弄错|说错|应该是|改成|改为|更正|纠正|重新说|^是")
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,9 +30,13 @@ class Reading:
     truncated: bool
     ranked: tuple[IntentMatch, ...]
     intent: IntentMatch | None
-    date: DateFinding | None
+    date: DateFinding | None  # the mention most likely to give the expiry (see intents.dates.best)
     city: CityFinding | None
     tense: Tense
+    dates: tuple[DateFinding, ...] = ()  # every date mention, each with its role
+    person: str | None = None  # someone else whose permit the message is about
+    own_again: bool = False  # the user comes back to their own permit
+    correction: bool = False
 
 
 class Understanding:
@@ -43,7 +53,8 @@ class Understanding:
         text = normalize(raw)
         ranked = tuple(self.matcher.rank(text)) if text else ()
         best = ranked[0] if ranked and ranked[0].score >= self.matcher.threshold else None
-        found = extract_date(text, today) if text else None
+        dates = tuple(extract_dates(text, today)) if text else ()
+        found = best_date(list(dates))
         return Reading(
             raw=raw,
             text=text,
@@ -54,4 +65,8 @@ class Understanding:
             date=found,
             city=self.cities.extract(text) if text else None,
             tense=found.tense if found else detect_tense(text),
+            dates=dates,
+            person=other_person(text) if text else None,
+            own_again=back_to_self(text),
+            correction=_CORRECTION.search(text) is not None,
         )

@@ -71,3 +71,26 @@ def decide(expiry: date, rule: CityRule, today: date, processing: dict[Case, Pro
         collect_from=add_workdays(apply_from, steps.min_workdays),
         collect_to=add_workdays(apply_from, steps.max_workdays),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """Expiry days first..last (inclusive) that all lead to the same case today."""
+
+    case: Case
+    first: date
+    last: date
+
+
+def segments(first: date, last: date, rule: CityRule, today: date) -> list[Segment]:
+    """The cases that the expiry days first..last lead to, in date order, split where the case changes."""
+    found: list[Segment] = []
+    day = first
+    while day <= last:
+        case = classify(day, rule, today)[0]
+        if found and found[-1].case == case:
+            found[-1] = Segment(case, found[-1].first, day)
+        else:
+            found.append(Segment(case, day, day))
+        day += timedelta(days=1)
+    return found

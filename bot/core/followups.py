@@ -1,0 +1,115 @@
+"""Short answers that use the user's city and deadline: city topics of FAQ entries, plans, and follow-ups."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from bot.catalog.catalog import Catalog
+from bot.catalog.models import CityTopic
+from bot.core.render import bullet, fmt_date
+from bot.core.rules import Cited, CityRule
+from bot.core.verdicts import Verdict, classify
+from bot.core.workdays import is_workday
+
+
+def amount(cited: Cited) -> str:
+    """60天, 6个月."""
+    return f"{cited.value}{'天' if cited.unit == 'days' else '个月'}"
+
+
+class Followups:
+    """Builds the short answers; every text comes from the content."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    def p(self, key: str, **fields: object) -> str:
+        return self.catalog.prompt(key, **fields)
+
+    def topic(self, topic: CityTopic, rule: CityRule, city: str, verdict: Verdict | None) -> str:
+        """The city's own answer to a FAQ topic, with its sources and the confirm-locally line."""
+        lines = self._topic_lines(topic, rule, city, verdict)
+        return "\n".join([*lines, self.sources(rule, topic)])
+
+    def _topic_lines(self, topic: CityTopic, rule: CityRule, city: str, verdict: Verdict | None) -> list[str]:
+        if topic == "channels":
+            channels = [f"{c.name}：{c.how}" for c in rule.channels] or [self.p("no_channels")]
+            return [self.p("topic_channels", city=city), bullet(channels)]
+        if topic == "materials":
+            case_id = verdict.case if verdict else "not_expired"
+            case = self.catalog.cases[case_id]
+            return [self.p("topic_materials", city=city, title=case.title), bullet(case.materials)]
+        if topic == "grace":
+            if rule.grace_days:
+                return [self.p("topic_grace_some", city=city, grace_days=rule.grace_days)]
+            local = rule.level != "national"
+            return [self.p("topic_grace_none_local" if local else "topic_grace_none_national", city=city)]
+        if topic == "cancel":
+            if rule.cancel_after:
+                return [self.p("topic_cancel", city=city, amount=amount(rule.cancel_after))]
+            return [self.p("topic_cancel_none", city=city)]
+        if topic == "window":
+            return [self.p("topic_window", city=city, amount=amount(rule.window))]
+        if topic == "processing":
+            return [self.p("topic_processing", city=city)]
+        return [self.p("topic_office", city=city, office=rule.office)]  # office and hours
+
+    def sources(self, rule: CityRule, topic: CityTopic | None = None) -> str:
+        ids = [rule.grace.source_id]
+        if rule.cancel_after and topic in (None, "cancel"):
+            ids.append(rule.cancel_after.source_id)
+        if topic == "window":
+            ids = [rule.window.source_id]
+        ids.append(rule.rule_source_id)
+        labels = "；".join(self.catalog.source_label(i) for i in dict.fromkeys(ids))
+        return self.p("confirm_locally", sources=labels)
+
+    def countdown(self, verdict: Verdict, rule: CityRule, label: str) -> str:
+        """The verdict's title, countdown and first step, without the rest."""
+        case = self.catalog.cases[verdict.case]
+        line = case.deadline_line if verdict.deadline else (case.no_deadline_line or case.deadline_line)
+        fields = {
+            "deadline": fmt_date(verdict.deadline) if verdict.deadline else "",
+            "days_left": verdict.days_left if verdict.days_left is not None else "",
+            "cancel_date": fmt_date(verdict.cancel_date) if verdict.cancel_date else "",
+        }
+        return "\n".join(
+            [
+                self.p("countdown_header", city=label, title=case.title),
+                line.format_map(_Blank(fields)),
+                bullet([case.todo[0].format_map(_Blank({**fields, "window_start": fmt_date(verdict.window_start)}))]),
+                self.sources(rule),
+            ]
+        )
+
+    def plan(self, day: date, when: str, verdict: Verdict, rule: CityRule) -> str:
+        """Whether going on `day` is still in time, against the verdict already given."""
+        case, deadline, cancel = classify(verdict.expiry, rule, day)
+        grace_end = verdict.expiry + timedelta(days=rule.grace_days)
+        fields = {
+            "when": f"{when}（{fmt_date(day)}）" if when != fmt_date(day) else when,
+            "deadline": fmt_date(verdict.expiry),
+            "window_start": fmt_date(verdict.window_start),
+            "grace_end": fmt_date(grace_end),
+            "cancel_date": fmt_date(cancel) if cancel else "",
+        }
+        if case == "not_expired":
+            key = "plan_too_early" if day < verdict.window_start else "plan_ok"
+        elif case == "within_grace":
+            key = "plan_grace"
+        elif case == "late_endorse":
+            key = "plan_late_cancel" if deadline else "plan_late"
+        else:
+            key = "plan_reapply"
+        lines = [self.p(key, **fields)]
+        works, _known = is_workday(day)
+        if not works:
+            lines.append(self.p("plan_day_off", day=fmt_date(day)))
+        return "\n".join(lines)
+
+
+class _Blank(dict[str, object]):
+    """format_map that leaves unknown placeholders empty (the countdown uses only some of a case's fields)."""
+
+    def __missing__(self, key: str) -> str:
+        return ""

@@ -1,0 +1,28 @@
+"""Whose permit a message is about: the user's own, or someone else's (我老婆的也过期了, 那我朋友呢)."""
+
+from __future__ import annotations
+
+import re
+
+_PEOPLE = (
+    "老婆|老公|妻子|丈夫|爱人|媳妇|对象|男朋友|女朋友|男友|女友|朋友|同事|室友|舍友|孩子|儿子|女儿|闺女"
+    "|爸爸|妈妈|父亲|母亲|老爸|老妈|爸妈|父母|公公|婆婆|岳父|岳母|丈母娘|哥哥|姐姐|弟弟|妹妹|亲戚|家人"
+    "|老乡|同学|员工|租客|邻居|闺蜜|兄弟|表哥|表姐|表弟|表妹|堂哥|堂姐|小舅子|女婿|儿媳"
+)
+# A person word that owns the permit (我老婆的, 朋友也, 同事居住证, 帮我朋友算) or comes back as a question (朋友呢).
+_OTHER = re.compile(
+    rf"(?P<p>{_PEOPLE})(?=的|也|呢|那边|居住证|签注|证件|在|住|办|算|查|看|问|是"
+    r"|[0-9一二三四五六七八九十]+[月号日]|上个?月|下个?月|去年|今年|明年)"
+)
+_SELF = re.compile(r"我自己|我本人|我的呢|回到我|说回我|算回我|我自己的|我这边|还是我的")
+
+
+def other_person(text: str) -> str | None:
+    """The person a message is about, when it is not the user (the first one named)."""
+    match = _OTHER.search(text)
+    return match["p"] if match else None
+
+
+def back_to_self(text: str) -> bool:
+    """The user returns to their own permit (我自己的呢)."""
+    return _SELF.search(text) is not None
