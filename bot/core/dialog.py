@@ -37,6 +37,10 @@ _HAN_ONLY = re.compile(r"^[\u3400-\u9fff]{2,10}$")
 _HAN = re.compile(r"[\u3400-\u9fff]")
 _LATIN = re.compile(r"[a-z]{2,}")
 _SOURCES = re.compile(r"依据|根据什么|出处|来源|哪条规定|什么规定|凭什么|哪里规定|有规定吗|法律规定")
+_COUNTDOWN = re.compile(
+    r"还(?:有|剩|差)(?:几|多少)天|剩(?:下)?(?:几|多少)天|还(?:剩|有)多久|最晚(?:哪天|什么时候|几号|哪一天)"
+    r"|截止(?:到|日期)?(?:是)?(?:哪天|几号|什么时候)|倒计时|几号(?:之前|前)|哪天(?:之前|前)"
+)
 _YEAR_WORDS = {"去年": -1, "今年": 0, "明年": 1}
 
 
@@ -106,15 +110,15 @@ class Dialog:
         elif reading.tense in ("past", "future"):
             s.tense = reading.tense
 
-        if entry is not None:
-            return self._faq(s, entry, notes, filled, today)
-        if plans:
-            return self._plan(s, plans[0], notes, today)
         complete = self._complete(s)
+        if plans and (complete or entry is None):
+            return self._plan(s, plans[0], notes, today)
         if complete and not filled:
             followup = self._followup(s, reading, intent, today)
             if followup is not None:
                 return followup
+        if entry is not None:
+            return self._faq(s, entry, notes, filled, today)
         if filled or intent == "flow.expired":
             return self._next_step(s, notes, intent or "slot", today)
         if self._looks_like_word(reading) and (
@@ -296,7 +300,7 @@ class Dialog:
             return None
         if _SOURCES.search(reading.text):
             return Turn([Reply(self.followups.sources(rule))], "followup.sources", s, verdict, (verdict.case,))
-        if intent == "flow.expired":
+        if intent == "flow.expired" or _COUNTDOWN.search(reading.text):
             text = self.followups.countdown(verdict, rule, self._label(s))
             return Turn([Reply(text)], "followup.countdown", s, verdict, (verdict.case,))
         return None
