@@ -2,6 +2,8 @@
 
 The labelled questions live in tests/data/intent_questions.yaml: `{q: ..., intent: faq.fee}`, where
 `intent: null` means the message must not match any intent confidently (the bot falls back).
+Two parts of the set are counted on their own: questions about a rule that hold 过期 or 到期 (they must reach the FAQ
+that answers them, not the date calculation), and the lines of the `# ---- typos and homophones ----` section.
 """
 
 from __future__ import annotations
@@ -25,7 +27,10 @@ CONTENT = ROOT / "content"
 QUESTIONS = ROOT / "tests" / "data" / "intent_questions.yaml"
 
 MIN_ACCURACY = 0.95
-MIN_QUESTIONS = 220
+MIN_QUESTIONS = 800
+MIN_RULE_EXPIRY = 100  # rule questions (a FAQ about the 居住证, not another document) that hold 过期 or 到期
+MIN_TYPOS = 50  # lines in the typos and homophones section
+TYPOS_HEADER = "# ---- typos and homophones ----"
 MIN_PER_FAQ = 4
 MIN_FLOW = 20
 MIN_NULL = 10
@@ -119,6 +124,33 @@ def test_labelled_set_covers_every_intent(content: Content, questions: list[Labe
     assert len(questions) >= MIN_QUESTIONS, f"only {len(questions)} labelled questions"
     duplicates = sorted(q for q, n in Counter(item.q for item in questions).items() if n > 1)
     assert not duplicates, f"duplicate questions: {duplicates}"
+
+
+def _typo_lines(path: Path) -> list[str]:
+    """The question lines of the typos section: from its header to the next `# ---- ` header."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert TYPOS_HEADER in lines, f"{path}: no {TYPOS_HEADER!r} section"
+    found = []
+    for line in lines[lines.index(TYPOS_HEADER) + 1 :]:
+        if line.startswith("# ---- "):
+            break
+        if line.startswith("- {q:"):
+            found.append(line)
+    return found
+
+
+def _about_a_lapse(question: str) -> bool:
+    text = normalize(question)  # 過期 and 到期 in Traditional characters count too
+    return "过期" in text or "到期" in text
+
+
+def test_the_set_holds_rule_questions_about_a_lapse_and_typos(content: Content, questions: list[Labelled]) -> None:
+    """Almost every rule question holds 过期 or 到期; enough of them keep the calculation from swallowing them."""
+    rule_faq = {f"faq.{e.id}" for e in content.faq.faq if not e.other_document}
+    about_a_lapse = [item for item in questions if item.intent in rule_faq and _about_a_lapse(item.q)]
+    assert len(about_a_lapse) >= MIN_RULE_EXPIRY, f"only {len(about_a_lapse)} rule questions with 过期/到期"
+    typos = _typo_lines(QUESTIONS)
+    assert len(typos) >= MIN_TYPOS, f"only {len(typos)} lines in the typos and homophones section"
 
 
 def test_content_passes_the_models(content: Content) -> None:
