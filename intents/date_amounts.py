@@ -110,11 +110,11 @@ def _spread(number: float, match: re.Match[str]) -> tuple[float, float]:
         step = 99 if number % 100 == 0 else 9  # 二十多天: 21-29; 一百多天: 101-199
         return number + 1, number + step
     if more and number == 0.5:  # 半年多: more than half a year, less than a year
-        return 0.55, 0.95
+        return 0.5, 1.0
     if half:
         return number + 0.4, number + 0.6  # 一年半: about 17-19 months; 三个半月: about 3.5 months
-    if more:
-        return number + 0.05, number + 0.95
+    if more:  # 一个多月: the edges are kept, so that month-end arithmetic never leaves the true day out
+        return number, number + 1
     return number, number
 
 

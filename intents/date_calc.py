@@ -48,8 +48,14 @@ def month_index(value: date) -> int:
 
 
 def by_year(make: Callable[[int], date | None], today: date) -> tuple[date | None, date | None]:
-    """The latest make(year) <= today and the earliest make(year) >= today."""
-    return _around(lambda offset: make(today.year + offset), today, _YEARS_SEARCHED)
+    """The latest make(year) <= today and the earliest make(year) > today: a date without a year that falls on
+    today keeps next year's reading as the other candidate."""
+    past, _ = _around(lambda offset: make(today.year + offset), today, _YEARS_SEARCHED)
+    after = add_days(today, 1)
+    if after is None:
+        return past, None
+    _, future = _around(lambda offset: make(today.year + offset), after, _YEARS_SEARCHED)
+    return past, future
 
 
 def by_month(day: int, today: date) -> tuple[date | None, date | None]:

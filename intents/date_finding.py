@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
+from intents.date_calc import safe_date
 from intents.date_tense import Tense
 
 Precision = Literal["day", "month"]
@@ -108,6 +109,9 @@ def inferred(
     also marked `assumed` when it lies beyond SILENT_LIMIT_DAYS while the other is within CLOSE_DAYS.
     """
     past, future = candidates
+    if past == context.today and span is None and context.tense in ("past", "maybe_past"):
+        # 「1月1号过期了」 said on 1 January: today, or a year ago? Keep a year ago as the other reading.
+        future, past = past, safe_date(past.year - 1, past.month, past.day) if past.year > 1 else None
     ends = (_end(past, span), _end(future, span))
     assumed = False
     if past is not None and (past == future or (ends[0] is not None and ends[0] >= context.today)):
@@ -118,7 +122,9 @@ def inferred(
     else:
         to_past = (context.today - (ends[0] or past)).days
         to_future = (future - context.today).days
-        if context.tense == "past":
+        if context.tense == "past" and to_future == 0:
+            value, assumed = future, True  # expired "today": the expiry day itself, said in the past tense
+        elif context.tense == "past":
             value = past
             assumed = to_past > SILENT_LIMIT_DAYS and to_future <= CLOSE_DAYS
         elif context.tense == "future":

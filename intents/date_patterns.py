@@ -118,7 +118,7 @@ REMAINING = re.compile(rf"(?:还有|还剩下?|只剩下?|仅剩)(?P<n>{_COUNT})
 OVERDUE = re.compile(rf"(?:过期|逾期|超期|(?:已经|已|都)超过)了?有?(?P<n>{_COUNT}){_OFFSET_UNIT}了?{_DURATION_TAIL}")
 # Festivals, alone or with 那天/前/后/期间. 年前/年后 (not after a number) mean before/after the Spring Festival.
 HOLIDAY = re.compile(
-    rf"(?:{_REL_YEAR}的?)?(?P<h>元旦|国庆|劳动节|春节|过年|大年三十|年三十|除夕|元宵|清明|端午|中秋"
+    rf"(?:(?:{_YEAR}|{_REL_YEAR})的?)?(?P<h>元旦|国庆|劳动节|春节|过年|大年三十|年三十|除夕|元宵|清明|端午|中秋"
     rf"|(?<![0-9{CN}])五一(?=劳动|节|假|前|后|之|以|期间|那|当天|放假|左右|[,.!?;:、。\s]|$)"
     rf"|(?<![0-9{CN}百几多半个今去前明后新])年(?=前|后|以前|以后|之前|之后)(?!后天))"
     r"节?(?P<rel>那天|那会儿?|当天|前后|左右|之前|以前|前|之后|以后|后|期间|假期|长假|放假)?"

@@ -300,8 +300,11 @@ def _holiday(match: re.Match[str], context: Context) -> DateFinding | None:
     def span(begin: date) -> date | None:
         return add_days(begin, last - first)
 
-    if match["ry"]:
-        begin = start(context.today.year + p.REL_YEAR[match["ry"]])
+    year = _year(match, context.today)
+    if year is not None:
+        if error := year_error(year, context.today):
+            return problem(match, context, error)
+        begin = start(year)
         return resolved(match, context, begin, end=span(begin) if begin else None)
     return inferred(match, context, by_year(start, context.today), span=span)
 

@@ -12,6 +12,7 @@ from bot.catalog.catalog import Catalog
 from bot.catalog.loader import load_catalog
 from bot.cli.runtime import Runtime
 from bot.core.clock import FixedClock
+from bot.core.dialog import Dialog
 from bot.core.engine import Engine
 from bot.store.memory import MemoryStore
 from tests.wechat_kit import runtime as wechat_runtime
@@ -30,6 +31,12 @@ def shared_engine_parts(catalog: Catalog) -> Engine:
     """Builds jieba's dictionary once per test session; tests take fresh stores and clocks from `engine`."""
     clock = FixedClock.on(TODAY)
     return Engine(catalog, MemoryStore(clock), clock)
+
+
+@pytest.fixture(scope="session")
+def dialog(shared_engine_parts: Engine) -> Dialog:
+    """The pure conversation logic, for tests that need no store."""
+    return shared_engine_parts.dialog
 
 
 @pytest.fixture
