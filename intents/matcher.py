@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from intents.pinyin import Homophones
 from intents.tokenizer import Tokenizer
 
 MAX_SPAN = 4  # a keyword may be split by jieba into at most this many tokens
@@ -58,6 +59,7 @@ class IntentMatcher:
         for index, rule in enumerate(self._rules):
             for keyword, weight in rule.keywords.items():
                 self._postings.setdefault(keyword, []).append((index, weight))
+        self._homophones = Homophones(self._canonical)
 
     def vocabulary(self) -> list[str]:
         return sorted(self._canonical)
@@ -97,18 +99,32 @@ class IntentMatcher:
         return known
 
     def rank(self, text: str, limit: int = 3) -> list[IntentMatch]:
-        """The best-scoring intents, best first; intents whose score is not positive are left out."""
-        scores: dict[int, float] = {}
+        """The best-scoring intents, best first; intents whose score is not positive are left out.
+
+        When the message holds keywords but no intent reaches the threshold, keywords spelled with homophones
+        (居住正, 签著) are added and the message is scored again.
+        """
         terms = self.terms(text)
-        for term in terms:
-            for index, weight in self._postings.get(term, ()):
-                scores[index] = scores.get(index, 0.0) + weight
+        scores = self._scores(terms)
+        if terms and (not scores or max(scores.values()) < self.threshold):
+            # Only a message that already holds a keyword is read for homophones: 周末去哪玩 is no typo of 去拿.
+            extra = self._homophones.find(text, terms, self._tokenizer.is_word)
+            if extra:
+                terms |= extra
+                scores = self._scores(terms)
         positive = [i for i, score in scores.items() if score > 0]  # negative weights only ever lower a score
         best = sorted(positive, key=lambda i: (-scores[i], -self._rules[i].priority, i))[:limit]
         return [
             IntentMatch(self._rules[i].id, scores[i], tuple(sorted(k for k in self._rules[i].keywords if k in terms)))
             for i in best
         ]
+
+    def _scores(self, terms: set[str]) -> dict[int, float]:
+        scores: dict[int, float] = {}
+        for term in terms:
+            for index, weight in self._postings.get(term, ()):
+                scores[index] = scores.get(index, 0.0) + weight
+        return scores
 
     def match(self, text: str) -> IntentMatch | None:
         """The best intent when it clears the confidence threshold, else None."""

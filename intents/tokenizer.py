@@ -25,6 +25,10 @@ class Tokenizer:
                 self._jieba.add_word(word, freq=None)
                 self._jieba.suggest_freq(word, tune=True)
 
+    def is_word(self, text: str) -> bool:
+        """True when `text` is a word of the dictionary (a real word is no typo)."""
+        return bool(self._jieba.FREQ.get(text))
+
     def tokens(self, text: str) -> list[str]:
         # HMM discovers unknown words; every word the matcher looks for is in the dictionary, so it is off.
         return [t for t in self._jieba.lcut(text, HMM=False) if t.strip()]
