@@ -36,6 +36,7 @@ CASE_FIELDS = frozenset(
         "window_start",
         "days_over",
         "grace_phrase",
+        "whose",
     }
 )
 

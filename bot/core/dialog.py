@@ -378,10 +378,10 @@ class Dialog:
         the verdict is None when the expiry range leads to several cases."""
         assert s.expiry is not None
         rule_city = s.city if s.city_known else None
-        return self._verdict(s.expiry, s.expiry_end, rule_city, self._label(s), today)
+        return self._verdict(s.expiry, s.expiry_end, rule_city, self._label(s), s.person or "您", today)
 
     def _compute_verdict(
-        self, first: date, last: date | None, rule_city: str | None, label: str, today: date
+        self, first: date, last: date | None, rule_city: str | None, label: str, whose: str, today: date
     ) -> tuple[Verdict | None, CityRule, str, tuple[Case, ...]]:
         rule = self.catalog.rule_for(rule_city)
         parts = segments(first, last, rule, today) if last else []
@@ -390,7 +390,7 @@ class Dialog:
             text = render_split(self.catalog, parts, rule, label, today, sources)
             return None, rule, text, tuple(part.case for part in parts)
         verdict = decide(first, rule, today, self.processing)  # the earliest day: the earliest deadline
-        text = self._renderer.render(verdict, rule, label)
+        text = self._renderer.render(verdict, rule, label, whose)
         if last:
             text = f"{self.p('approx_range', first=fmt_date(first), last=fmt_date(last))}\n\n{text}"
         return verdict, rule, text, (verdict.case,)

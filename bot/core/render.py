@@ -33,7 +33,7 @@ class VerdictRenderer:
         self.catalog = catalog
         self._static: dict[tuple[Case, CityRule], tuple[str, str]] = {}
 
-    def render(self, verdict: Verdict, rule: CityRule, city_label: str) -> str:
+    def render(self, verdict: Verdict, rule: CityRule, city_label: str, whose: str = "您") -> str:
         catalog, case = self.catalog, self.catalog.cases[verdict.case]
         grace_phrase = (
             catalog.prompt("grace_some", grace_days=verdict.grace_days)
@@ -50,6 +50,7 @@ class VerdictRenderer:
             "cancel_date": fmt_date(verdict.cancel_date) if verdict.cancel_date else "",
             "window_start": fmt_date(verdict.window_start),
             "days_over": verdict.days_over,
+            "whose": whose,
         }
         deadline_line = case.deadline_line if verdict.deadline else (case.no_deadline_line or case.deadline_line)
         exact = verdict.collect_from.exact and verdict.collect_to.exact
