@@ -37,6 +37,10 @@ _HAN_ONLY = re.compile(r"^[\u3400-\u9fff]{2,10}$")
 _HAN = re.compile(r"[\u3400-\u9fff]")
 _LATIN = re.compile(r"[a-z]{2,}")
 _SOURCES = re.compile(r"依据|根据什么|出处|来源|哪条规定|什么规定|凭什么|哪里规定|有规定吗|法律规定")
+_INVITES = re.compile(r"(?:发给我|告诉我)[^。]{0,20}(?:算|查)")
+_QUESTION = re.compile(
+    r"[?？]|吗|么|嘛|怎|如何|多久|多少|几|哪|什么|啥|是否|能不能|可不可以|要不要|会不会|是不是|有没有|还算|行不行|可以"
+)
 _COUNTDOWN = re.compile(
     r"还(?:有|剩|差)(?:几|多少)天|剩(?:下)?(?:几|多少)天|还(?:剩|有)多久|最晚(?:哪天|什么时候|几号|哪一天)"
     r"|截止(?:到|日期)?(?:是)?(?:哪天|几号|什么时候)|倒计时|几号(?:之前|前)|哪天(?:之前|前)"
@@ -96,7 +100,7 @@ class Dialog:
         switched = self._whose(s, reading, entry)
         notes += switched
 
-        filled = self._fill_year_fix(s, reading, today) or bool(switched)
+        filled = self._fill_year_fix(s, reading, today)
         filled = self._fill_tense_answer(s, reading) or filled
         filled = self._fill_city_pick(s, reading) or filled
         if reading.city and not filled:
@@ -105,10 +109,13 @@ class Dialog:
         if expiry is not None:
             notes += self._fill_date(s, expiry, today)
             filled = True
+            if entry is not None and not _QUESTION.search(reading.text):
+                entry = None  # 签注是春节前到期的: a statement of one's own situation, not a question
         elif error is not None and entry is None and not plans:
             return self._bad_date(s, error, notes)
         elif reading.tense in ("past", "future"):
             s.tense = reading.tense
+        filled = filled or bool(switched)
 
         complete = self._complete(s)
         if plans and (complete or entry is None):
@@ -118,7 +125,7 @@ class Dialog:
             if followup is not None:
                 return followup
         if entry is not None:
-            return self._faq(s, entry, notes, filled, today)
+            return self._faq(s, entry, notes, expiry is not None, today)
         if filled or intent == "flow.expired":
             return self._next_step(s, notes, intent or "slot", today)
         if self._looks_like_word(reading) and (
@@ -263,7 +270,7 @@ class Dialog:
 
     # -- replies -------------------------------------------------------------------------------------------
 
-    def _faq(self, s: Session, entry: FaqEntry, notes: list[str], filled: bool, today: date) -> Turn:
+    def _faq(self, s: Session, entry: FaqEntry, notes: list[str], dated: bool, today: date) -> Turn:
         """A FAQ answer, for the user's city when it is known; after a verdict, only the city's short answer."""
         intent = f"faq.{entry.id}"
         answer = faq_text(self.catalog, entry)
@@ -272,11 +279,12 @@ class Dialog:
             verdict = self._verdict_of(s, today)[0] if self._complete(s) else None
             local = self.followups.topic(entry.city_topic, rule, self._label(s), verdict)
             answer = local if verdict is not None else f"{answer}\n\n{local}"
-        if filled:
+        if dated:  # 签注12月5号到期，要带什么: the answer, then the calculation goes on
             step = self._next_step(s, [], intent, today)
             return Turn([Reply("\n".join([*notes, answer])), *step.replies], intent, s, step.verdict, step.cases)
         if not s.pending and not self._complete(s):
-            return Turn([Reply("\n".join([*notes, answer, self.p("offer_calc")]))], intent, s)
+            offer = [] if _INVITES.search(entry.answer) else [self.p("offer_calc")]  # many answers already invite
+            return Turn([Reply("\n".join([*notes, answer, *offer]))], intent, s)
         return self._with_resume(s, [*notes, answer], intent)
 
     def _plan(self, s: Session, plan: DateFinding, notes: list[str], today: date) -> Turn:
