@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import jieba
@@ -31,4 +31,23 @@ class Tokenizer:
 
     def tokens(self, text: str) -> list[str]:
         # HMM discovers unknown words; every word the matcher looks for is in the dictionary, so it is off.
-        return [t for t in self._jieba.lcut(text, HMM=False) if t.strip()]
+        tokens = [t for t in self._jieba.lcut(text, HMM=False) if t.strip()]
+        return _split_time_words(tokens, self.is_word) if _TIME_HEADS.intersection(text) else tokens
+
+
+# 居住证明年 is 居住证 + 明年, not 居住证明 + 年: a word that ends with the first character of a time word
+# (明年, 明天, 今天, 去年, 后天) that the next token completes gives that character back.
+_TIME_WORDS = {"明": "年天日早晚", "今": "年天日早晚", "去": "年", "后": "天年", "前": "天年", "昨": "天日晚"}
+_TIME_HEADS = frozenset(_TIME_WORDS)
+
+
+def _split_time_words(tokens: list[str], is_word: Callable[[str], bool]) -> list[str]:
+    out: list[str] = []
+    for index, token in enumerate(tokens):
+        following = tokens[index + 1] if index + 1 < len(tokens) else ""
+        head, stem = token[-1:], token[:-1]
+        if len(token) >= 3 and following[:1] in _TIME_WORDS.get(head, "") and following and is_word(stem):
+            out += [stem, head]
+        else:
+            out.append(token)
+    return out

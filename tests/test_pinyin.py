@@ -64,3 +64,17 @@ def test_data_file_is_what_the_generator_writes() -> None:
         [sys.executable, str(ROOT / "scripts" / "gen_pinyin.py")], capture_output=True, text=True, check=True
     ).stdout
     assert generated == DATA.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("居住证明年到期", ["居住证", "明", "年", "到期"]),
+        ("我的居住证明天到期", ["我", "的", "居住证", "明", "天", "到期"]),
+        ("住址证明要什么", ["住址证明", "要什么"]),
+    ],
+)
+def test_a_keyword_gives_back_the_first_character_of_a_time_word(
+    matcher: IntentMatcher, text: str, expected: list[str]
+) -> None:
+    assert matcher._tokenizer.tokens(normalize(text)) == expected
