@@ -66,15 +66,12 @@ def test_data_file_is_what_the_generator_writes() -> None:
     assert generated == DATA.read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("居住证明年到期", ["居住证", "明", "年", "到期"]),
-        ("我的居住证明天到期", ["我", "的", "居住证", "明", "天", "到期"]),
-        ("住址证明要什么", ["住址证明", "要什么"]),
-    ],
-)
-def test_a_keyword_gives_back_the_first_character_of_a_time_word(
-    matcher: IntentMatcher, text: str, expected: list[str]
-) -> None:
-    assert matcher._tokenizer.tokens(normalize(text)) == expected
+@pytest.mark.parametrize("text", ["居住证明年到期", "我的居住证明天到期", "居住证明早过期"])
+def test_a_keyword_gives_back_the_first_character_of_a_time_word(matcher: IntentMatcher, text: str) -> None:
+    tokens = matcher._tokenizer.tokens(normalize(text))
+    assert "居住证" in tokens
+    assert "居住证明" not in tokens
+
+
+def test_a_real_compound_stays_whole(matcher: IntentMatcher) -> None:
+    assert "住址证明" in matcher._tokenizer.tokens(normalize("住址证明要什么"))
