@@ -75,7 +75,7 @@ def _district_short(full: str) -> str:
 
 
 class CityExtractor:
-    """Finds the city (or province) a message says the user lives in, with one precompiled regex."""
+    """Finds the city (or province) a message says the user lives in, by looking names up in one table."""
 
     def __init__(self, places: Sequence[Place], provinces: Mapping[str, Sequence[str]] | None = None) -> None:
         self._province_of = {p.name: p.province for p in places}
@@ -106,8 +106,16 @@ class CityExtractor:
             self._targets.setdefault(prov, _Target((), prov))
             if sizes[prov] != 1:
                 self._targets.setdefault(prov + "省", _Target((), prov))
-        ordered_surfaces = sorted(self._targets, key=lambda s: (-len(s), s))
-        self._regex = re.compile("|".join(map(re.escape, ordered_surfaces)))
+        self._lengths = self._lengths_by_first(self._targets)
+
+    @staticmethod
+    def _lengths_by_first(targets: Mapping[str, _Target]) -> dict[str, tuple[int, ...]]:
+        """First character -> the lengths of the surfaces that start with it, longest first. The scan tries a
+        handful of slices per character, where one regex alternation of all names tries them one by one."""
+        lengths: dict[str, set[int]] = {}
+        for surface in targets:
+            lengths.setdefault(surface[0], set()).add(len(surface))
+        return {first: tuple(sorted(sizes, reverse=True)) for first, sizes in lengths.items()}
 
     def vocabulary(self) -> list[str]:
         """Every name, alias and district the extractor matches (two characters or more), for jieba."""
@@ -132,17 +140,32 @@ class CityExtractor:
         hints = [m for g in kept for m in g]
         return self._resolve(text, chosen, hints)
 
+    def _spans(self, text: str) -> list[tuple[int, int]]:
+        """The leftmost-longest, non-overlapping spans of known surfaces (as a regex alternation would find)."""
+        spans = []
+        targets, lengths = self._targets, self._lengths
+        start, n = 0, len(text)
+        while start < n:
+            end = start + 1
+            for size in lengths.get(text[start], ()):
+                if start + size <= n and text[start : start + size] in targets:
+                    end = start + size
+                    spans.append((start, end))
+                    break
+            start = end
+        return spans
+
     def _mentions(self, text: str) -> list[_Mention]:
         found = []
-        for match in self._regex.finditer(text):
-            start, end = match.span()
-            target = self._targets[match.group()]
+        for start, end in self._spans(text):
+            surface = text[start:end]
+            target = self._targets[surface]
             if _STREET.match(text, end) or _NOT_PLACES.match(text, start):
                 continue
             if target.single and not (
                 (start > 0 and text[start - 1] in _SINGLE_BEFORE)
                 or (end < len(text) and text[end] in _SINGLE_AFTER)
-                or text.strip(" 。.!！?？~") == match.group()
+                or text.strip(" 。.!！?？~") == surface
             ):
                 continue
             found.append(_Mention(target, start, end))
