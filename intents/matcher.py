@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -11,6 +12,9 @@ from intents.tokenizer import Tokenizer
 MAX_SPAN = 4  # a keyword may be split by jieba into at most this many tokens
 MAX_TERM = 8  # the longest keyword looked for inside one token
 TOKEN_MEMO = 50_000  # distinct tokens remembered by the matcher
+CLAUSE_MEMO = 50_000  # distinct clauses remembered by the matcher
+# Where jieba itself cuts a text into blocks (it keeps . % - + # & _ inside blocks: 2026.3.5 stays whole).
+_CLAUSES = re.compile(r"[\s,!?;:，。！？；：、~…（）()\[\]【】「」“”\"']+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +59,7 @@ class IntentMatcher:
                 self._canonical.setdefault(keyword, keyword)
         self._prefixes = {term[:n] for term in self._canonical for n in range(1, len(term))}
         self._token_terms: dict[str, frozenset[str]] = {}
+        self._clause_memo: dict[str, frozenset[str]] = {}
         self._postings: dict[str, list[tuple[int, float]]] = {}  # term -> (rule index, weight)
         for index, rule in enumerate(self._rules):
             for keyword, weight in rule.keywords.items():
@@ -65,7 +70,28 @@ class IntentMatcher:
         return sorted(self._canonical)
 
     def terms(self, text: str) -> set[str]:
-        """The canonical terms found in a normalised text."""
+        """The canonical terms found in a normalised text.
+
+        jieba segments each run between punctuation on its own, so the text is read clause by clause, and a
+        clause's terms are remembered: typed messages rarely repeat whole, but their clauses do (怎么办, 我在上海,
+        签注过期了).
+        """
+        found: set[str] = set()
+        for clause in _CLAUSES.split(text):
+            if clause:
+                found |= self._clause_terms(clause)
+        return found
+
+    def _clause_terms(self, clause: str) -> frozenset[str]:
+        known = self._clause_memo.get(clause)
+        if known is None:
+            known = frozenset(self._scan(clause))
+            if len(self._clause_memo) >= CLAUSE_MEMO:
+                self._clause_memo.clear()
+            self._clause_memo[clause] = known
+        return known
+
+    def _scan(self, text: str) -> set[str]:
         tokens = self._tokenizer.tokens(text)
         found: set[str] = set()
         for token in tokens:
@@ -115,7 +141,7 @@ class IntentMatcher:
         positive = [i for i, score in scores.items() if score > 0]  # negative weights only ever lower a score
         best = sorted(positive, key=lambda i: (-scores[i], -self._rules[i].priority, i))[:limit]
         return [
-            IntentMatch(self._rules[i].id, scores[i], tuple(sorted(k for k in self._rules[i].keywords if k in terms)))
+            IntentMatch(self._rules[i].id, scores[i], tuple(sorted(terms.intersection(self._rules[i].keywords))))
             for i in best
         ]
 
