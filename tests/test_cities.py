@@ -26,12 +26,12 @@ BIG_CITIES = [
     ("北京", "北京市", "海淀区"),
     ("上海", "上海市", "浦东新区"),
     ("广州", "广州市", "天河区"),
-    ("深圳", "深圳市", "南山区"),
-    ("杭州", "杭州市", "西湖区"),
+    ("深圳", "深圳市", "福田区"),
+    ("杭州", "杭州市", "拱墅区"),
     ("成都", "成都市", "武侯区"),
     ("重庆", "重庆市", "渝中区"),
     ("天津", "天津市", "滨海新区"),
-    ("南京", "南京市", "鼓楼区"),
+    ("南京", "南京市", "玄武区"),
     ("苏州", "苏州市", "昆山市"),
     ("武汉", "武汉市", "洪山区"),
     ("西安", "西安市", "雁塔区"),
@@ -61,10 +61,10 @@ PLACES = [
     ("广东东莞", "东莞", "广东东莞"),
     ("江苏省苏州市", "苏州", "江苏省苏州市"),
     ("深圳南山区", "深圳", "深圳南山区"),
-    ("南山区", "深圳", "南山区"),
+    ("福田区", "深圳", "福田区"),
     ("浦东", "上海", "浦东"),
     ("昆山", "苏州", "昆山"),
-    ("朝阳区", "北京", "朝阳区"),
+    ("海淀区", "北京", "海淀区"),
     ("朝阳", "朝阳", "朝阳"),
     ("辽宁朝阳", "朝阳", "辽宁朝阳"),
     ("吉林", "吉林", "吉林"),
@@ -74,7 +74,7 @@ PLACES = [
     ("松山湖", "东莞", "松山湖"),
     ("我住在海淀", "北京", "海淀"),
     ("苏州市昆山市", "苏州", "苏州市昆山市"),
-    ("我在福州鼓楼区", "福州", "福州"),
+    ("我在福州鼓楼区", "福州", "福州鼓楼区"),
     ("北京东城", "北京", "北京东城"),
     ("重庆渝北", "重庆", "重庆渝北"),
     ("恩施土家族苗族自治州", "恩施", "恩施土家族苗族自治州"),
@@ -213,6 +213,25 @@ def test_district_in_two_big_cities_is_ambiguous(extractor: CityExtractor) -> No
     assert extractor.extract("东城") == CityFinding(None, None, "东城", ("北京", "东莞"))
 
 
+@pytest.mark.parametrize(
+    ("text", "finding"),
+    [
+        ("朝阳区", CityFinding(None, None, "朝阳区", ("北京", "长春"))),
+        ("鼓楼区", CityFinding(None, None, "鼓楼区", ("南京", "徐州", "福州", "开封"))),
+        ("南山区", CityFinding(None, None, "南山区", ("鹤岗", "深圳"))),
+        ("江苏鼓楼区", CityFinding(None, None, "江苏鼓楼区", ("南京", "徐州"))),  # the province narrows it
+        ("苏州鼓楼区", CityFinding(None, None, "苏州鼓楼区", ("南京", "徐州"))),  # so does a city's province
+        ("杭州鼓楼区", CityFinding("杭州", "浙江", "杭州")),  # no 鼓楼区 in 浙江: the named city wins
+        ("深圳南山区", CityFinding("深圳", "广东", "深圳南山区")),
+        ("我在北京朝阳区", CityFinding("北京", "北京", "北京朝阳区")),
+        ("南京市鼓楼区", CityFinding("南京", "江苏", "南京市鼓楼区")),  # not 徐州's, though in 江苏 too
+        ("我在长春朝阳区", CityFinding("长春", "吉林", "长春朝阳区")),
+    ],
+)
+def test_district_in_several_prefectures(extractor: CityExtractor, text: str, finding: CityFinding) -> None:
+    assert extractor.extract(text) == finding
+
+
 def test_province_prefix_is_part_of_the_match(extractor: CityExtractor) -> None:
     finding = extractor.extract("我在广东东莞")
     assert finding == CityFinding("东莞", "广东", "广东东莞")
@@ -220,9 +239,21 @@ def test_province_prefix_is_part_of_the_match(extractor: CityExtractor) -> None:
 
 def test_vocabulary(extractor: CityExtractor) -> None:
     words = extractor.vocabulary()
-    assert {"浦东新区", "浦东", "东莞市", "长安镇", "魔都", "吉林省", "新疆"} <= set(words)
+    assert {
+        "浦东新区",
+        "东莞市",
+        "长安镇",
+        "魔都",
+        "吉林省",
+        "新疆",
+        "上海",
+        "江阴市",
+        "双江拉祜族佤族布朗族傣族自治县",
+    } <= set(words)
     assert all(len(w) >= 2 for w in words)
     assert "长安" not in words  # 西安's 长安区 and 东莞's 长安镇: too ambiguous alone
+    assert {"浦东", "义乌", "忠县"}.isdisjoint(words)  # two-character district names: jieba does without
+    assert {"恍然大悟", "大方", "城区"}.isdisjoint(words)  # everyday words
 
 
 def test_list_is_complete(places_file: PlacesFile) -> None:
@@ -241,7 +272,7 @@ def test_names_are_unique(places_file: PlacesFile) -> None:
     assert names["朝阳"] == 1
 
 
-def test_big_cities_have_complete_districts(places_file: PlacesFile) -> None:
+def test_cities_have_complete_districts(places_file: PlacesFile) -> None:
     by_name = {p.name: p for p in places_file.to_places()}
     for city, _, district in BIG_CITIES:
         assert district in by_name[city].districts, city
@@ -249,7 +280,10 @@ def test_big_cities_have_complete_districts(places_file: PlacesFile) -> None:
     assert {"虎门镇", "长安镇", "松山湖", "南城街道"} <= set(by_name["东莞"].districts)
     assert len(by_name["北京"].districts) == 16
     assert len(by_name["上海"].districts) == 16
-    assert not by_name["保定"].districts
+    assert {"涿州市", "定州市", "易县", "雄县", "竞秀区"} <= set(by_name["保定"].districts)
+    assert {"那大镇", "白马井镇"} <= set(by_name["儋州"].districts)  # no counties: its towns
+    without = sorted(p.name for p in places_file.to_places() if not p.districts)
+    assert set(without) == COUNTY_LEVEL  # the provincially administered county-level units themselves
 
 
 def test_hand_added_aliases(places_file: PlacesFile) -> None:
