@@ -29,6 +29,7 @@ _AHEAD_BEFORE = re.compile(r"(?:还有|还剩下?|只剩下?|仅剩|剩下?|再�
 _BACK_AFTER = re.compile(r"(?:以前|之前|前|没(?:去|有)?(?:签|办|续|弄)|了)")
 _AHEAD_AFTER = re.compile(r"(?:以后|之后|后|就(?:要)?(?:到期|过期)|到期)")
 
+_STATED = re.compile(r"了(?![吗呢?？])|前|以前|之前|没")  # 几天了, 几天前: a statement, not a question
 _UNIT_DAYS = {"天": 1, "周": 7, "星期": 7, "礼拜": 7}
 
 
@@ -75,8 +76,8 @@ def amount_range(match: re.Match[str]) -> tuple[Offset, Offset] | None:
     if unit == "月" and not (match["ge"] or match["h"] or match["m1"] or match["n"] in ("两", "几", "好几", "半")):
         return None  # 5月 is May, not five months
     if match["n"] in ("几", "好几"):
-        if match["n2"]:
-            return None
+        if match["n2"] or (match["n"] == "几" and not _STATED.match(match.string, match.end())):
+            return None  # 还有几天 asks how many days; 过期几天了 says a few days
         low, high = (2.0, 9.0) if match["n"] == "几" else (3.0, 9.0)
     else:
         number = 0.5 if match["n"] == "半" else parse_number(match["n"])

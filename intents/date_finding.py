@@ -22,6 +22,8 @@ FAR_DAYS = 270
 # Even with a tense cue, a reading this far away is never taken silently when the other is this close.
 SILENT_LIMIT_DAYS = 300
 CLOSE_DAYS = 60
+# A reading further than this from today is not offered (2月29日 said on a leap day is not about 2032).
+PLAUSIBLE_DAYS = 800
 Span = Callable[[date], date | None]  # the last day of a ranged mention, from its first day
 
 
@@ -108,7 +110,10 @@ def inferred(
     alternatives and the dialog asks. A reading chosen by its tense cue is
     also marked `assumed` when it lies beyond SILENT_LIMIT_DAYS while the other is within CLOSE_DAYS.
     """
-    past, future = candidates
+    past, future = (c if c is None or abs((c - context.today).days) <= PLAUSIBLE_DAYS else None for c in candidates)
+    wanted = {"past": past, "maybe_past": past, "future": future}.get(context.tense, past or future)
+    if wanted is None and (candidates[0] or candidates[1]):
+        return problem(match, context, "not_this_year", precision)  # 2月29号过期了, said in 2026: which year?
     if past == context.today and span is None and context.tense in ("past", "maybe_past"):
         # 「1月1号过期了」 said on 1 January: today, or a year ago? Keep a year ago as the other reading.
         future, past = past, safe_date(past.year - 1, past.month, past.day) if past.year > 1 else None

@@ -47,6 +47,9 @@ _PAST = _alternatives(
     f"(?:过期|逾期|超期|到期|失效)了?(?:有)?(?:[0-9{CN}百半几好大快近将]|一年|两年)",
     "超了",
     "过的期",
+    "断签",
+    "忘记?了?(?:签|弄|办|续)",
+    "(?<!还)没(?:有)?去?(?:签|续)(?![完好])",
     "expired",
     "overdue",
     "lapsed",
@@ -57,10 +60,9 @@ _WEAK_PAST = _alternatives(
     "昨天", "昨日", "大前天", "前(?<![以之然最往提目]前)天", f"上(?<!一上)上?个?{_PERIOD}", "去年", "前年"
 )
 _WEAK_FUTURE = _alternatives("明天", "明日", "后(?<![以之然最往落]后)天", f"下(?<!一下)下?个?{_PERIOD}", "明年", "后年")
-# Words that lean to the past without settling it: 11月20号就过了, 忘了签, 没去签 (also said before a deadline).
-_MAYBE_PAST = _alternatives(
-    "就过了", "忘记?(?:了)?(?:签|弄|办|续)", "忘记弄", "没(?:有)?去?(?:签|续|办)(?![完好])", "断签", "断了"
-)
+# Words that lean to the past without settling it: 11月20号就过了 (明天就过了 is a lapse to come).
+# 就过了 without a date nearby may be either way (明天就过了); with a yearless date the recency rule decides.
+_MAYBE_PAST = _alternatives("就过了", "断了")
 _MAYBE_FUTURE = _alternatives(
     "到期(?!了)", *(f"{word}(?:到|至|截止)" for word in ("有效期", "宽限期", "期限")), "截止", "期满"
 )
@@ -83,7 +85,7 @@ def tense_of(normalized: str) -> Tense:
        过了有效期. Both kinds present -> "unknown".
     2. Relative words. past: N天/周/个月/年 + 前/以前/之前, 昨天, 前天, 上周, 上个月, 去年;
        future: the same + 后/以后/之后, 明天, 后天, 下周, 下个月, 明年. Both -> "unknown".
-    3. "maybe_past": 就过了, 忘了签, 没去签, 断签 (said of a lapse, but also before a deadline).
+    3. "maybe_past": 就过了, 断了 (said of a lapse, but also of a lapse to come).
     4. "maybe_future": 到期 not followed by 了, 有效期/宽限期/期限 + 到/至/截止, 截止, 期满.
     5. Otherwise "unknown".
     """

@@ -36,6 +36,7 @@ PROMPT_FIELDS: dict[str, frozenset[str]] = {
         "invalid_date": ("matched",),
         "out_of_range_date": ("matched",),
         "vague_date": ("matched",),
+        "not_this_year": ("matched",),
         "unknown_city": ("city",),
         "national_fallback": ("city",),
         "month_precision": ("date",),

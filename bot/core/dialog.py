@@ -33,10 +33,15 @@ from intents.dates import DateFinding
 
 _NOT_YET = re.compile(r"(没|未|不)(有)?(过期|到期|到|失效)")
 _PLACE_SUFFIX = re.compile(r"(市|地区|盟|自治州|区|县|旗|镇|州)$")
+_PLACE_LEAD = re.compile(r"^(?:我们?|本人)?(?:现在|目前|一直)?(?:是|人)?(?:在|住在|住|来自|到了|搬到|搬去了?)?")
 _HAN_ONLY = re.compile(r"^[\u3400-\u9fff]{2,10}$")
 _HAN = re.compile(r"[\u3400-\u9fff]")
 _LATIN = re.compile(r"[a-z]{2,}")
 _SOURCES = re.compile(r"依据|根据什么|出处|来源|哪条规定|什么规定|凭什么|哪里规定|有规定吗|法律规定")
+# What may stand around a bare date or place: 我在上海, 是12月5号的, 住在杭州市.
+_FILLER = re.compile(
+    r"[^\u4e00-\u9fff]|[我你您们他她在住是的了吧呢啊呀哦嗯就也都还到现目前人那这边市区县省号日月年呢怎么样咋]"
+)
 _INVITES = re.compile(r"(?:发给我|告诉我)[^。]{0,20}(?:算|查)")
 _QUESTION = re.compile(
     r"[?？]|吗|么|嘛|怎|如何|多久|多少|几|哪|什么|啥|是否|能不能|可不可以|要不要|会不会|是不是|有没有|还算|行不行|可以"
@@ -46,6 +51,14 @@ _COUNTDOWN = re.compile(
     r"|截止(?:到|日期)?(?:是)?(?:哪天|几号|什么时候)|倒计时|几号(?:之前|前)|哪天(?:之前|前)"
 )
 _YEAR_WORDS = {"去年": -1, "今年": 0, "明年": 1}
+
+
+def _without_dates(reading: Reading) -> str:
+    """The text with its date mentions taken out (the 几 of 前几天 asks nothing)."""
+    text = reading.text
+    for finding in reading.dates:
+        text = text.replace(finding.matched, "")
+    return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +112,10 @@ class Dialog:
             return self._with_resume(s, [*notes, faq_text(self.catalog, entry)], intent or "faq")
         switched = self._whose(s, reading, entry)
         notes += switched
+        if switched and reading.person and not reading.dates:
+            entry = None  # 那我儿子的呢 is about whose permit, not about children
+        if not self._on_topic(s, reading):
+            return self._fallback(s, reading, notes)  # 股票明天会涨吗, 今天深圳天气咋样: not about a permit
 
         filled = self._fill_year_fix(s, reading, today)
         filled = self._fill_tense_answer(s, reading) or filled
@@ -109,7 +126,7 @@ class Dialog:
         if expiry is not None:
             notes += self._fill_date(s, expiry, today)
             filled = True
-            if entry is not None and not _QUESTION.search(reading.text):
+            if entry is not None and not _QUESTION.search(_without_dates(reading)):
                 entry = None  # 签注是春节前到期的: a statement of one's own situation, not a question
         elif error is not None and entry is None and not plans:
             return self._bad_date(s, error, notes)
@@ -146,7 +163,10 @@ class Dialog:
             s.load_slots(own)
             return [self.p("back_to_own")]
         person = reading.person
-        if not person or person == s.person or (entry is not None and not reading.dates and not reading.city):
+        if not person or person == s.person:
+            return []
+        bare = len(_FILLER.sub("", reading.text.replace(person, ""))) <= 3  # 那我儿子的呢, 我老婆的也是
+        if entry is not None and not reading.dates and not reading.city and not bare:
             return []
         if s.person is None and s.started:
             s.own = s.slots()
@@ -295,7 +315,10 @@ class Dialog:
         verdict, rule, _text, _cases = self._verdict_of(s, today)
         if verdict is None:  # a range that spans several cases: the exact day is needed first
             return self._next_step(s, [*notes, self.p("plan_needs_date")], "plan", today)
-        day = plan.latest or plan.value
+        # A plan is in the future: 25号 said on 3 March is 25 March, not 25 February.
+        future = [d for d in plan.alternatives if d >= today]
+        start = min(future) if future else plan.value
+        day = plan.end if plan.end and start == plan.value else start
         texts = [*notes, self.followups.plan(day, plan.matched, verdict, rule)]
         if plan.role != "plan":
             texts.append(self.p("plan_hint", date=f"{day.month}月{day.day}日"))
@@ -412,9 +435,11 @@ class Dialog:
         return Turn([answer, Reply(f"{self.p('resume')}{question.text}", question.choices)], intent, s)
 
     def _bad_date(self, s: Session, finding: DateFinding, notes: list[str]) -> Turn:
-        key = {"invalid_date": "invalid_date", "out_of_range": "out_of_range_date"}.get(
-            finding.error or "", "vague_date"
-        )
+        key = {
+            "invalid_date": "invalid_date",
+            "out_of_range": "out_of_range_date",
+            "not_this_year": "not_this_year",
+        }.get(finding.error or "", "vague_date")
         if finding.error == "no_direction":
             choices = tuple(self.catalog.prompts.choices["tense"])
             text = self.p("ask_direction", matched=finding.matched)
@@ -429,7 +454,8 @@ class Dialog:
     def _place_or_not(self, s: Session, reading: Reading, today: date) -> Turn:
         """A bare word at the city question: an unlisted place (it ends in 市, 县...) or not a place at all."""
         if _PLACE_SUFFIX.search(reading.text):
-            s.city, s.city_known, s.province = _PLACE_SUFFIX.sub("", reading.text), False, None
+            name = _PLACE_LEAD.sub("", reading.text)  # 我在柳溪镇 -> 柳溪镇
+            s.city, s.city_known, s.province = _PLACE_SUFFIX.sub("", name) or name, False, None
             return self._next_step(s, [], "unknown_city", today)
         text = self.p("city_not_place", text=reading.text)
         return Turn([Reply(text, tuple(self.catalog.prompts.choices["cities"]))], "city_not_place", s)
@@ -448,6 +474,19 @@ class Dialog:
     def _help(self) -> str:
         topics = "、".join(dict.fromkeys(e.topic for e in self.catalog.faq))
         return self.p("help", topics=topics)
+
+    @staticmethod
+    def _on_topic(s: Session, reading: Reading) -> bool:
+        """A date or a place counts only in a message about a permit: one with a keyword, an answer to the
+        question the bot asked, or little more than the date or the place itself (「12月5号」「我在上海」)."""
+        if reading.ranked or s.started or not (reading.dates or reading.city):
+            return True
+        rest = reading.text
+        for finding in reading.dates:
+            rest = rest.replace(finding.matched, "")
+        if reading.city:
+            rest = rest.replace(reading.city.matched, "")
+        return len(_FILLER.sub("", rest)) <= 3
 
     @staticmethod
     def _looks_like_word(reading: Reading) -> bool:
