@@ -7,8 +7,9 @@ from datetime import date, timedelta
 import chinese_calendar
 import pytest
 
+from bot.catalog.catalog import Catalog
 from bot.core.rules import Cited, CityRule, add_months
-from bot.core.verdicts import Processing, classify, decide
+from bot.core.verdicts import Processing, classify, decide, segments
 from bot.core.workdays import add_workdays, is_workday
 
 
@@ -134,3 +135,17 @@ def test_is_workday_agrees_with_chinese_calendar_on_every_day_it_covers() -> Non
     with pytest.raises(NotImplementedError):
         chinese_calendar.is_workday(date(2027, 1, 4))
     assert is_workday(date(2027, 1, 4)) == (True, False)
+
+
+def test_segments_by_bisection_match_day_by_day(catalog: Catalog) -> None:
+    today = date(2026, 11, 26)
+    for city in ("上海", "北京", "深圳", "南京", "郑州", "杭州", None):
+        rule = catalog.rule_for(city)
+        for first_offset in range(-800, 60, 37):
+            first = today + timedelta(days=first_offset)
+            last = first + timedelta(days=400)
+            parts = segments(first, last, rule, today)
+            days = [first + timedelta(days=n) for n in range(401)]
+            assert [classify(day, rule, today)[0] for day in days] == [
+                part.case for part in parts for _ in range((part.last - part.first).days + 1)
+            ]

@@ -70,7 +70,9 @@ class Session:
 
     def load_slots(self, slots: list[Any] | None) -> None:
         """Replaces the calculation's slots (None or [] clears them)."""
-        fresh = _slots(slots) if slots else None
+        self._set_slots(_slots(slots) if slots else None)
+
+    def _set_slots(self, fresh: tuple[Any, ...] | None) -> None:
         (
             self.expiry,
             self.expiry_end,
@@ -120,7 +122,7 @@ class Session:
             return cls()
         slots, person, own, saved_at = decoded
         session = cls(person=person, own=list(own) if own else None, saved_at=saved_at)
-        session.load_slots(list(slots))
+        session._set_slots(slots)
         return session
 
 
@@ -161,9 +163,8 @@ def _decode(document: str) -> tuple[Any, ...] | None:
         version, slots, person, own, at = fields
         if version != SCHEMA:
             return None
-        _slots(slots)  # validates
         if own:
-            _slots(own)
-        return tuple(slots), person, tuple(own) if own else None, int(at)
+            _slots(own)  # validates the user's own slots, kept as JSON until they come back
+        return _slots(slots), person, tuple(own) if own else None, int(at)
     except (ValueError, TypeError, KeyError, AttributeError, IndexError):
         return None

@@ -83,14 +83,23 @@ class Segment:
 
 
 def segments(first: date, last: date, rule: CityRule, today: date) -> list[Segment]:
-    """The cases that the expiry days first..last lead to, in date order, split where the case changes."""
+    """The cases that the expiry days first..last lead to, in date order, split where the case changes.
+
+    The case only gets less severe as the expiry gets later (reapply, late, grace, not expired), so each change
+    is found by bisection instead of classifying every day of a range that may span two years.
+    """
     found: list[Segment] = []
-    day = first
-    while day <= last:
-        case = classify(day, rule, today)[0]
-        if found and found[-1].case == case:
-            found[-1] = Segment(case, found[-1].first, day)
-        else:
-            found.append(Segment(case, day, day))
-        day += timedelta(days=1)
+    start = first
+    while start <= last:
+        case = classify(start, rule, today)[0]
+        lo, hi = 0, (last - start).days  # the last day of this case lies at start + lo .. start + hi
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if classify(start + timedelta(days=mid), rule, today)[0] == case:
+                lo = mid
+            else:
+                hi = mid - 1
+        end = start + timedelta(days=lo)
+        found.append(Segment(case, start, end))
+        start = end + timedelta(days=1)
     return found
