@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import replace
 from datetime import date, datetime
 
 from intents.date_finding import Context, DateFinding, Resolver
@@ -98,9 +97,9 @@ def _collect(
         if finding is None:
             continue
         if finding.error is None:
-            found.append(replace(finding, role=role_of(normalized, start, end), start=start))
+            found.append(finding.placed(role_of(normalized, start, end), start))
             taken.append((start, end))
             continue
         error_spans.append((start, end))
-        first_error = first_error or replace(finding, start=start)
+        first_error = first_error or finding.placed(finding.role, start)
     return first_error
