@@ -127,7 +127,7 @@ class Dialog:
             notes += self._fill_date(s, expiry, today)
             filled = True
             if entry is not None and not _QUESTION.search(_without_dates(reading)):
-                entry = None  # 签注是春节前到期的: a statement of one's own situation, not a question
+                entry, intent = None, "flow.expired"  # 签注是春节前到期的: one's own situation, no question
         elif error is not None and entry is None and not plans:
             return self._bad_date(s, error, notes)
         elif reading.tense in ("past", "future"):
