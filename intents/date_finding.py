@@ -12,7 +12,7 @@ from intents.date_calc import safe_date
 from intents.date_tense import Tense
 
 Precision = Literal["day", "month"]
-Role = Literal["expiry", "plan", "unknown"]
+Role = Literal["expiry", "plan", "done", "unknown"]
 MIN_YEAR = 2000
 MAX_YEARS_AHEAD = 5
 # The recency rule for a date without a year and without a clear tense: when one reading lies within NEAR_DAYS
@@ -45,7 +45,7 @@ class DateFinding:
     end: date | None = None  # the last day of a ranged mention
     alternative_ends: tuple[date | None, ...] = ()  # the last day of each alternative, for ranges
     assumed: bool = False  # the year was chosen by recency or against a far reading: say so, offer the other
-    role: Role = "unknown"  # what the words around it say the date is: the expiry, a planned visit, or unknown
+    role: Role = "unknown"  # what the words around it say: the expiry, a planned visit, a visit done, or unknown
     start: int = -1  # where `matched` starts in the normalised text
 
     def placed(self, role: Role, start: int) -> DateFinding:

@@ -97,7 +97,7 @@ ISO = re.compile(
 MD = re.compile(rf"{_NOT_AFTER_NUMBER}(?P<m>{_MD})月{_DAY}")
 SLASH_MD = re.compile(
     r"(?<![0-9./\-:])(?P<m>[0-9]{1,2})(?:/(?P<d>[0-9]{1,2})(?![0-9%]|[/.\-:][0-9])|"
-    r"\.(?P<d2>[0-9]{1,2})(?=[日号]))[日号]?"
+    r"\.(?P<d2>[0-9]{1,2})(?=[日号]|到期|过期|截止|失效|就到|就过|那天))[日号]?"
 )
 REL_MONTH_DAY = re.compile(rf"{_REL_MONTH}的?{_DAY}")
 _EDGE_WORD = r"(?P<edge>底|末|初|中旬|中(?![心间国])|上旬|下旬)"

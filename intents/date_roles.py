@@ -13,6 +13,10 @@ _EXPIRY = re.compile(
 _PLAN = re.compile(
     r"去|(?<![咋怎么])办|请.{0,3}假|来得及|赶得上|赶得及|够吗|够不够|行吗|行不行|可以吗|能不能|预约|跑一趟|提交|递交|过去|排队"
 )
+# 上周已经签过了, 昨天办好了: the endorsement is done, the date is the visit.
+DONE = re.compile(
+    r"(?:已经|早就|刚刚?)(?:去)?(?:签|办|弄|续)(?!不)|(?<![没未])(?:签|办|弄|续)(?:注)?(?:过了|过|好了|完了)(?![吗没])"
+)
 _CLAUSE = re.compile(r"[,.!?;:\n。，！？；：]")
 _WINDOW = 10
 
@@ -26,7 +30,10 @@ def role_of(text: str, start: int, end: int) -> Role:
     stop = _CLAUSE.search(text, end)
     hi = stop.start() if stop else len(text)
     after = text[end : min(hi, end + _WINDOW)]
+    done = DONE.search(after)
     expiry, plan = _EXPIRY.search(after), _PLAN.search(after)
+    if done and (expiry is None or done.start() < expiry.start()):
+        return "done"
     if expiry and (plan is None or expiry.start() < plan.start()):
         return "expiry"
     if plan:

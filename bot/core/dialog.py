@@ -30,6 +30,7 @@ from bot.core.session import Session
 from bot.core.understanding import Reading, Understanding
 from bot.core.verdicts import Case, Processing, Verdict, decide, segments
 from intents.dates import DateFinding
+from intents.normalize import normalize
 
 _NOT_YET = re.compile(r"(没|未|不)(有)?(过期|到期|到|失效)")
 _PLACE_SUFFIX = re.compile(r"(市|地区|盟|自治州|区|县|旗|镇|州)$")
@@ -85,7 +86,10 @@ class Dialog:
         self.followups = Followups(catalog)
         # Verdicts are pure functions of (expiry range, city, today): many users share them on any one day.
         self._verdict = lru_cache(maxsize=16_384)(self._compute_verdict)
-        self._fixes = {self.p(key): key for key in ("year_fix_next", "year_fix_last", "year_fix_this")}
+        # The texts of the year-fix buttons, as they come back once normalised (「，」 becomes 「,」).
+        self._fixes = {
+            normalize(self.p(key)).strip(" .!?~,") for key in ("year_fix_next", "year_fix_last", "year_fix_this")
+        }
 
     def respond(self, session: Session, raw: str, today: date) -> Turn:
         """The turn for one message; `session` is updated in place and returned in the turn."""
@@ -134,6 +138,8 @@ class Dialog:
             s.tense = reading.tense
         filled = filled or bool(switched)
 
+        if expiry is None and entry is None and any(d.role == "done" for d in reading.dates):
+            return Turn([Reply("\n".join([*notes, self.p("done_already")]))], "done", s)
         complete = self._complete(s)
         if plans and (complete or entry is None):
             return self._plan(s, plans[0], notes, today)
@@ -180,7 +186,7 @@ class Dialog:
         """「不对，是明年的」 after a verdict on an assumed year: switch to the other reading."""
         if s.alternative is None or any(d.error is None for d in reading.dates):
             return False
-        text = reading.text.strip(" .!?。！？~，,")
+        text = reading.text.strip(" .!?~,")
         wanted = next((shift for word, shift in _YEAR_WORDS.items() if word in text), None)
         named = wanted is not None and reading.correction and s.alternative.year == today.year + wanted
         if not (text in self._fixes or named or text in ("不对", "不是", "错了", "不对不对")):
@@ -244,9 +250,9 @@ class Dialog:
         known = s.expiry is not None or bool(s.candidates)
         replaceable = not known or reading.correction or s.pending in ("date", "tense")
         expiry = next((d for d in valid if d.role == "expiry"), None)
-        if expiry is None and replaceable:
+        if expiry is None and replaceable and not any(d.role == "done" for d in valid):
             expiry = next((d for d in valid if d.role == "unknown"), None)
-        plans = [d for d in valid if d is not expiry and (d.role == "plan" or known)]
+        plans = [d for d in valid if d is not expiry and d.role != "done" and (d.role == "plan" or known)]
         return expiry, plans, error
 
     def _fill_date(self, s: Session, finding: DateFinding, today: date) -> list[str]:

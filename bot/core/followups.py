@@ -99,6 +99,8 @@ class Followups:
             key = "plan_grace"
         elif case == "late_endorse":
             key = "plan_late_cancel" if deadline else "plan_late"
+            if not rule.grace_days:  # no grace period here: say that it has lapsed, not that a grace ended
+                key += "_no_grace"
         else:
             key = "plan_reapply"
         lines = [self.p(key, **fields)]
