@@ -15,51 +15,22 @@ The policy, in order (each step is a method below):
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
 from bot.catalog.catalog import Catalog
 from bot.catalog.models import FaqEntry
+from bot.core import cues
 from bot.core.followups import Followups
 from bot.core.messages import Reply
 from bot.core.render import VerdictRenderer, faq_text, fmt_date, render_split
 from bot.core.rules import CityRule
 from bot.core.session import Session
+from bot.core.slots import Slots
 from bot.core.understanding import Reading, Understanding
 from bot.core.verdicts import Case, Processing, Verdict, decide, segments
 from intents.dates import DateFinding
-from intents.normalize import normalize
-
-_NOT_YET = re.compile(r"(没|未|不)(有)?(过期|到期|到|失效)")
-_PLACE_SUFFIX = re.compile(r"(市|地区|盟|自治州|区|县|旗|镇|州)$")
-_PLACE_LEAD = re.compile(r"^(?:我们?|本人)?(?:现在|目前|一直)?(?:是|人)?(?:在|住在|住|来自|到了|搬到|搬去了?)?")
-_HAN_ONLY = re.compile(r"^[\u3400-\u9fff]{2,10}$")
-_HAN = re.compile(r"[\u3400-\u9fff]")
-_LATIN = re.compile(r"[a-z]{2,}")
-_SOURCES = re.compile(r"依据|根据什么|出处|来源|哪条规定|什么规定|凭什么|哪里规定|有规定吗|法律规定")
-# What may stand around a bare date or place: 我在上海, 是12月5号的, 住在杭州市.
-_FILLER = re.compile(
-    r"[^\u4e00-\u9fff]|[我你您们他她在住是的了吧呢啊呀哦嗯就也都还到现目前人那这边市区县省号日月年呢怎么样咋]"
-)
-_INVITES = re.compile(r"(?:发给我|告诉我)[^。]{0,20}(?:算|查)")
-_QUESTION = re.compile(
-    r"[?？]|吗|么|嘛|怎|如何|多久|多少|几|哪|什么|啥|是否|能不能|可不可以|要不要|会不会|是不是|有没有|还算|行不行|可以"
-)
-_COUNTDOWN = re.compile(
-    r"还(?:有|剩|差)(?:几|多少)天|剩(?:下)?(?:几|多少)天|还(?:剩|有)多久|最晚(?:哪天|什么时候|几号|哪一天)"
-    r"|截止(?:到|日期)?(?:是)?(?:哪天|几号|什么时候)|倒计时|几号(?:之前|前)|哪天(?:之前|前)"
-)
-_YEAR_WORDS = {"去年": -1, "今年": 0, "明年": 1}
-
-
-def _without_dates(reading: Reading) -> str:
-    """The text with its date mentions taken out (the 几 of 前几天 asks nothing)."""
-    text = reading.text
-    for finding in reading.dates:
-        text = text.replace(finding.matched, "")
-    return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,10 +57,7 @@ class Dialog:
         self.followups = Followups(catalog)
         # Verdicts are pure functions of (expiry range, city, today): many users share them on any one day.
         self._verdict = lru_cache(maxsize=16_384)(self._compute_verdict)
-        # The texts of the year-fix buttons, as they come back once normalised (「，」 becomes 「,」).
-        self._fixes = {
-            normalize(self.p(key)).strip(" .!?~,") for key in ("year_fix_next", "year_fix_last", "year_fix_this")
-        }
+        self.slots = Slots(catalog)
 
     def respond(self, session: Session, raw: str, today: date) -> Turn:
         """The turn for one message; `session` is updated in place and returned in the turn."""
@@ -107,30 +75,30 @@ class Dialog:
             return self._unsure(session)
 
         notes = [self.p("long_input")] if reading.truncated else []
-        if _LATIN.search(reading.text) and not _HAN.search(reading.text):
+        if cues.LATIN.search(reading.text) and not cues.HAN.search(reading.text):
             notes.append(self.p("not_chinese"))
         s = session  # short name: every helper below takes and updates it
         intent = reading.intent.intent if reading.intent else None
         entry = self.catalog.faq_entry(intent.removeprefix("faq.")) if intent and intent.startswith("faq.") else None
         if entry is not None and entry.other_document:
             return self._with_resume(s, [*notes, faq_text(self.catalog, entry)], intent or "faq")
-        switched = self._whose(s, reading, entry)
+        switched = self.slots.whose(s, reading, entry)
         notes += switched
         if switched and reading.person and not reading.dates:
             entry = None  # 那我儿子的呢 is about whose permit, not about children
-        if not self._on_topic(s, reading):
+        if not cues.on_topic(s, reading):
             return self._fallback(s, reading, notes)  # 股票明天会涨吗, 今天深圳天气咋样: not about a permit
 
-        filled = self._fill_year_fix(s, reading, today)
-        filled = self._fill_tense_answer(s, reading) or filled
-        filled = self._fill_city_pick(s, reading) or filled
+        filled = self.slots.fill_year_fix(s, reading, today)
+        filled = self.slots.fill_tense_answer(s, reading) or filled
+        filled = self.slots.fill_city_pick(s, reading) or filled
         if reading.city and not filled:
-            filled = self._fill_city(s, reading)
-        expiry, plans, error = self._sort_dates(s, reading)
+            filled = self.slots.fill_city(s, reading)
+        expiry, plans, error = self.slots.sort_dates(s, reading)
         if expiry is not None:
-            notes += self._fill_date(s, expiry, today)
+            notes += self.slots.fill_date(s, expiry, today)
             filled = True
-            if entry is not None and not _QUESTION.search(_without_dates(reading)):
+            if entry is not None and not cues.is_question(reading):
                 entry, intent = None, "flow.expired"  # 签注是春节前到期的: one's own situation, no question
         elif error is not None and entry is None and not plans:
             return self._bad_date(s, error, notes)
@@ -151,148 +119,13 @@ class Dialog:
             return self._faq(s, entry, notes, expiry is not None, today)
         if filled or intent == "flow.expired":
             return self._next_step(s, notes, intent or "slot", today)
-        if self._looks_like_word(reading) and (
-            s.pending == "city" or (s.expiry is not None and _PLACE_SUFFIX.search(reading.text))
+        if cues.looks_like_word(reading) and (
+            s.pending == "city" or (s.expiry is not None and cues.PLACE_SUFFIX.search(reading.text))
         ):
             return self._place_or_not(s, reading, today)
         if intent == "smalltalk.thanks":
             return self._with_resume(s, [self.p("thanks")], intent)
         return self._fallback(s, reading, notes)
-
-    # -- whose permit ----------------------------------------------------------------------------------------
-
-    def _whose(self, s: Session, reading: Reading, entry: FaqEntry | None) -> list[str]:
-        """Switches between the user's own calculation and someone else's; returns what to say about it."""
-        if reading.own_again and s.person:
-            own = s.own
-            s.person, s.own = None, None
-            s.load_slots(own)
-            return [self.p("back_to_own")]
-        person = reading.person
-        if not person or person == s.person:
-            return []
-        bare = len(_FILLER.sub("", reading.text.replace(person, ""))) <= 3  # 那我儿子的呢, 我老婆的也是
-        if entry is not None and not reading.dates and not reading.city and not bare:
-            return []
-        if s.person is None and s.started:
-            s.own = s.slots()
-        s.load_slots(None)
-        s.person = person
-        return [self.p("other_person", person=person)]
-
-    # -- slots ---------------------------------------------------------------------------------------------
-
-    def _fill_year_fix(self, s: Session, reading: Reading, today: date) -> bool:
-        """「不对，是明年的」 after a verdict on an assumed year: switch to the other reading."""
-        if s.alternative is None or any(d.error is None for d in reading.dates):
-            return False
-        text = reading.text.strip(" .!?~,")
-        wanted = next((shift for word, shift in _YEAR_WORDS.items() if word in text), None)
-        named = wanted is not None and reading.correction and s.alternative.year == today.year + wanted
-        if not (text in self._fixes or named or text in ("不对", "不是", "错了", "不对不对")):
-            return False
-        s.expiry, s.alternative = s.alternative, s.expiry
-        s.expiry_end, s.alternative_end = s.alternative_end, s.expiry_end
-        return True
-
-    def _fill_tense_answer(self, s: Session, reading: Reading) -> bool:
-        if not s.candidates or reading.date is not None:
-            return False
-        past_word, future_word = self.catalog.prompts.choices["tense"]
-        if reading.text == future_word.lower() or _NOT_YET.search(reading.text) or reading.tense == "future":
-            index, s.tense = len(s.candidates) - 1, "future"
-        elif reading.text == past_word.lower() or reading.tense == "past":
-            index, s.tense = 0, "past"
-        else:
-            return False
-        ends = s.candidate_ends or [None] * len(s.candidates)
-        s.expiry, s.expiry_end = s.candidates[index], ends[index]
-        s.candidates, s.candidate_ends = [], []
-        return True
-
-    def _fill_city_pick(self, s: Session, reading: Reading) -> bool:
-        if not s.city_candidates:
-            return False
-        text = reading.text.strip()
-        picked = None
-        if text.isdigit() and 1 <= int(text) <= len(s.city_candidates):
-            picked = s.city_candidates[int(text) - 1]
-        elif reading.city and reading.city.city in s.city_candidates:
-            picked = reading.city.city
-        if picked is None:
-            return False
-        s.city, s.city_known, s.province, s.city_candidates = picked, True, None, []
-        return True
-
-    def _fill_city(self, s: Session, reading: Reading) -> bool:
-        finding = reading.city
-        assert finding is not None
-        if finding.city:
-            s.city, s.city_known, s.province, s.city_candidates = finding.city, True, None, []
-        elif len(finding.candidates) > 1:
-            s.city_candidates = list(finding.candidates)
-        elif finding.province:
-            s.province = finding.province
-        else:
-            return False
-        return True
-
-    def _sort_dates(
-        self, s: Session, reading: Reading
-    ) -> tuple[DateFinding | None, list[DateFinding], DateFinding | None]:
-        """(the date that sets the expiry, the dates that name a plan, an error to report).
-
-        Once an expiry is known, a date whose words do not say what it is counts as a plan, unless the user is
-        correcting themselves or the bot is waiting for a date.
-        """
-        valid = [d for d in reading.dates if d.error is None]
-        error = next((d for d in reading.dates if d.error is not None), None)
-        known = s.expiry is not None or bool(s.candidates)
-        replaceable = not known or reading.correction or s.pending in ("date", "tense")
-        expiry = next((d for d in valid if d.role == "expiry"), None)
-        if expiry is None and replaceable and not any(d.role == "done" for d in valid):
-            expiry = next((d for d in valid if d.role == "unknown"), None)
-        plans = [d for d in valid if d is not expiry and d.role != "done" and (d.role == "plan" or known)]
-        return expiry, plans, error
-
-    def _fill_date(self, s: Session, finding: DateFinding, today: date) -> list[str]:
-        """Sets the expiry (a day or a range); returns a note when the year was assumed."""
-        if finding.tense in ("past", "future"):
-            s.tense = finding.tense
-        assert finding.value is not None
-        start, end = finding.value, finding.end
-        alternative: tuple[date, date | None] | None = None
-        if finding.alternatives:
-            pairs = list(zip(finding.alternatives, finding.alternative_ends or (None, None), strict=False))
-            inside = [p for p in pairs if s.expiry and s.expiry_end and s.expiry <= p[0] <= s.expiry_end]
-            if inside:  # the exact day inside a range given before
-                start, end = inside[0]
-            elif finding.assumed:
-                alternative = next(p for p in pairs if p[0] != start)
-            elif s.tense:
-                start, end = pairs[0] if s.tense == "past" else pairs[-1]
-            elif s.expiry:  # a correction: take the reading closest to what the user said before
-                previous = s.expiry
-                start, end = min(pairs, key=lambda p: abs((p[0] - previous).days))
-            else:
-                s.candidates, s.candidate_ends = [p[0] for p in pairs], [p[1] for p in pairs]
-                s.expiry = s.expiry_end = None
-                return []
-        s.expiry, s.expiry_end, s.candidates, s.candidate_ends = start, end, [], []
-        s.alternative, s.alternative_end = alternative if alternative else (None, None)
-        if alternative is None:
-            return []
-        return [self._assumption(start, alternative[0], today)]
-
-    def _assumption(self, chosen: date, other: date, today: date) -> str:
-        days = (chosen - today).days
-        if days == 0:
-            relation = self.p("relation_today")
-        else:
-            relation = self.p("relation_future" if days > 0 else "relation_past", days=abs(days))
-        shift = other.year - today.year
-        key = {1: "year_fix_next", -1: "year_fix_last"}.get(shift, "year_fix_this")
-        return self.p("year_assumed", date=fmt_date(chosen), relation=relation, choice=self.p(key))
 
     # -- replies -------------------------------------------------------------------------------------------
 
@@ -309,7 +142,7 @@ class Dialog:
             step = self._next_step(s, [], intent, today)
             return Turn([Reply("\n".join([*notes, answer])), *step.replies], intent, s, step.verdict, step.cases)
         if not s.pending and not self._complete(s):
-            offer = [] if _INVITES.search(entry.answer) else [self.p("offer_calc")]  # many answers already invite
+            offer = [] if cues.INVITES.search(entry.answer) else [self.p("offer_calc")]  # many answers already invite
             return Turn([Reply("\n".join([*notes, answer, *offer]))], intent, s)
         return self._with_resume(s, [*notes, answer], intent)
 
@@ -335,9 +168,9 @@ class Dialog:
         verdict, rule, _text, _cases = self._verdict_of(s, today)
         if verdict is None:
             return None
-        if _SOURCES.search(reading.text):
+        if cues.SOURCES.search(reading.text):
             return Turn([Reply(self.followups.sources(rule))], "followup.sources", s, verdict, (verdict.case,))
-        if intent == "flow.expired" or _COUNTDOWN.search(reading.text):
+        if intent == "flow.expired" or cues.COUNTDOWN.search(reading.text):
             text = self.followups.countdown(verdict, rule, self._label(s))
             return Turn([Reply(text)], "followup.countdown", s, verdict, (verdict.case,))
         return None
@@ -459,9 +292,9 @@ class Dialog:
 
     def _place_or_not(self, s: Session, reading: Reading, today: date) -> Turn:
         """A bare word at the city question: an unlisted place (it ends in 市, 县...) or not a place at all."""
-        if _PLACE_SUFFIX.search(reading.text):
-            name = _PLACE_LEAD.sub("", reading.text)  # 我在柳溪镇 -> 柳溪镇
-            s.city, s.city_known, s.province = _PLACE_SUFFIX.sub("", name) or name, False, None
+        if cues.PLACE_SUFFIX.search(reading.text):
+            name = cues.PLACE_LEAD.sub("", reading.text)  # 我在柳溪镇 -> 柳溪镇
+            s.city, s.city_known, s.province = cues.PLACE_SUFFIX.sub("", name) or name, False, None
             return self._next_step(s, [], "unknown_city", today)
         text = self.p("city_not_place", text=reading.text)
         return Turn([Reply(text, tuple(self.catalog.prompts.choices["cities"]))], "city_not_place", s)
@@ -480,23 +313,6 @@ class Dialog:
     def _help(self) -> str:
         topics = "、".join(dict.fromkeys(e.topic for e in self.catalog.faq))
         return self.p("help", topics=topics)
-
-    @staticmethod
-    def _on_topic(s: Session, reading: Reading) -> bool:
-        """A date or a place counts only in a message about a permit: one with a keyword, an answer to the
-        question the bot asked, or little more than the date or the place itself (「12月5号」「我在上海」)."""
-        if reading.ranked or s.started or not (reading.dates or reading.city):
-            return True
-        rest = reading.text
-        for finding in reading.dates:
-            rest = rest.replace(finding.matched, "")
-        if reading.city:
-            rest = rest.replace(reading.city.matched, "")
-        return len(_FILLER.sub("", rest)) <= 3
-
-    @staticmethod
-    def _looks_like_word(reading: Reading) -> bool:
-        return reading.intent is None and not reading.dates and bool(_HAN_ONLY.match(reading.text))
 
     def p(self, key: str, **fields: object) -> str:
         return self.catalog.prompt(key, **fields)
