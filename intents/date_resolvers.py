@@ -208,6 +208,7 @@ def _rel_day(match: re.Match[str], context: Context) -> DateFinding | None:
     return resolved(match, context, add_days(context.today, p.REL_DAY[match[0]]))
 
 
+_PLANNED = re.compile(r"打算|准备|计划|想|要去|去办|去签|过去|请假|去")
 _WEEK_RANGE_AFTER = re.compile(r"[至~\-、和或与及]|到(?:周|星期|礼拜)")
 _WEEK_RANGE_BEFORE = frozenset(f"每到至~-、和或与及{p.CN}0123456789")
 
@@ -220,10 +221,13 @@ def _weekday(match: re.Match[str], context: Context) -> DateFinding | None:
     before = match.string[match.start() - 1 : match.start()]
     if before in _WEEK_RANGE_BEFORE or _WEEK_RANGE_AFTER.match(match.string, match.end()):
         return None  # 周一至周五, 每周三: office hours, not a date
-    if context.tense == "unknown":
+    tense = context.tense
+    if tense == "unknown" and _PLANNED.search(match.string, max(0, match.start() - 4), match.end() + 6):
+        tense = "future"  # 打算周六去办: a visit to come
+    if tense == "unknown":
         return None  # a bare 周三 could be last or next Wednesday: do not guess
     past, future = by_weekday(weekday, context.today)
-    return resolved(match, context, past if context.tense == "past" else future)
+    return resolved(match, context, past if tense == "past" else future)
 
 
 def _offset(match: re.Match[str], context: Context) -> DateFinding | None:

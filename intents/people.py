@@ -11,16 +11,25 @@ _PEOPLE = (
 )
 # A person word that owns the permit (我老婆的, 朋友也, 同事居住证, 帮我朋友算) or comes back as a question (朋友呢).
 _OTHER = re.compile(
-    rf"(?P<p>{_PEOPLE})(?=的|也|呢|那边|居住证|签注|证件|在|住|办|算|查|看|问|是"
+    rf"(?P<p>{_PEOPLE}|(?<=[我俺])(?:妈|爸|哥|姐|弟|妹))(?=的|也|呢|那边|居住证|签注|证件|在|住|办|算|查|看|问|是"
     r"|[0-9一二三四五六七八九十]+[月号日]|上个?月|下个?月|去年|今年|明年)"
 )
 _SELF = re.compile(r"我自己|我本人|我的呢|回到我|说回我|算回我|我自己的|我这边|还是我的")
 
 
+_FULL = {"妈": "妈妈", "爸": "爸爸", "哥": "哥哥", "姐": "姐姐", "弟": "弟弟", "妹": "妹妹"}
+_SAME_DAY = re.compile(r"同一天|一样|这个时候|那个时候|同时|也是这天|也是那天|跟我同|和我同")
+
+
 def other_person(text: str) -> str | None:
-    """The person a message is about, when it is not the user (the first one named)."""
+    """The person a message is about, when it is not the user (the first one named; 我妈 is 妈妈)."""
     match = _OTHER.search(text)
-    return match["p"] if match else None
+    return _FULL.get(match["p"], match["p"]) if match else None
+
+
+def same_day(text: str) -> bool:
+    """The other person's permit lapses when the user's does (我妈的也是这个时候到期)."""
+    return _SAME_DAY.search(text) is not None
 
 
 def back_to_self(text: str) -> bool:

@@ -13,6 +13,7 @@ from bot.core.session import Session
 from bot.core.understanding import Reading
 from intents.dates import DateFinding
 from intents.normalize import normalize
+from intents.people import same_day
 
 
 class Slots:
@@ -41,10 +42,13 @@ class Slots:
         bare = len(cues.FILLER.sub("", reading.text.replace(person, ""))) <= 3  # 那我儿子的呢, 我老婆的也是
         if entry is not None and not reading.dates and not reading.city and not bare:
             return []
+        expiry, expiry_end = s.expiry, s.expiry_end
         if s.person is None and s.started:
             s.own = s.slots()
         s.load_slots(None)
         s.person = person
+        if expiry is not None and same_day(reading.text) and not reading.dates:
+            s.expiry, s.expiry_end = expiry, expiry_end  # 我妈的也是这个时候到期: the same expiry
         return [self.p("other_person", person=person)]
 
     # -- slots ---------------------------------------------------------------------------------------------
