@@ -134,3 +134,35 @@ def _days(first: date, last: date) -> list[date]:
 def test_months_between() -> None:
     assert _months_between(date(2026, 1, 31), date(2026, 3, 1)) == 1
     assert _months_between(date(2026, 1, 15), date(2026, 3, 15)) == 2
+
+
+PLANS = [
+    "明天去办来得及吗",
+    "我下周一去派出所",
+    "{m}月{d}号之前办完行吗",
+    "后天请了半天假去签注，够吗",
+    "{d}号去可以吗",
+]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    offset=st.integers(-700, 200),
+    today=st.dates(date(2026, 1, 1), date(2028, 12, 31)),
+    city=st.sampled_from(CITIES),
+    plan=st.sampled_from(PLANS),
+    ahead=st.integers(1, 40),
+)
+def test_a_plan_after_a_verdict_never_moves_the_expiry(
+    offset: int, today: date, city: str, plan: str, ahead: int, dialog: Dialog
+) -> None:
+    """「明天去来得及吗」 names a visit, not the expiry: the verdict already given stays as it was."""
+    expiry = today + timedelta(days=offset)
+    session = Session()
+    first = dialog.respond(session, f"我在{city}，签注{expiry.year}年{expiry.month}月{expiry.day}日到期", today)
+    assert first.verdict is not None
+    visit = today + timedelta(days=ahead)
+    turn = dialog.respond(session, plan.format(m=visit.month, d=visit.day), today)
+    assert (session.expiry, session.city) == (expiry, first.session.city)
+    assert turn.verdict is not None
+    assert turn.verdict.case == first.verdict.case
