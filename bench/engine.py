@@ -276,6 +276,7 @@ async def run_engine(messages: list[tuple[str, str]], paired: bool = False) -> d
     """The full engine on a SQLite file. Paired: after each chunk, bare jieba.lcut on the same texts, so
     both sides see the same machine (its speed drifts by a factor of two over a minute here)."""
     from bot.catalog.loader import load_catalog
+    from bot.cli.runtime import settle_heap
     from bot.core.clock import SystemClock
     from bot.core.engine import Engine
     from bot.core.messages import Message
@@ -292,6 +293,7 @@ async def run_engine(messages: list[tuple[str, str]], paired: bool = False) -> d
     with tempfile.TemporaryDirectory() as tmp:
         store = await SqliteStore.open(Path(tmp) / "bench.db", clock)
         engine = Engine(load_catalog(), store, clock)
+        settle_heap()  # as qianzhu's runtime does once everything is built
         for start in range(0, len(messages), CHUNK):
             chunk = messages[start : start + CHUNK]
             for user, text in chunk:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -50,6 +51,14 @@ class Runtime:
     engine: Engine
 
 
+def settle_heap() -> None:
+    """Moves everything built at start-up (the dictionary, the content, compiled patterns) out of the garbage
+    collector's sight: it lives as long as the process, and scanning it on every full collection cost ~5% of a
+    message's time in bench/engine.py."""
+    gc.collect()
+    gc.freeze()
+
+
 @asynccontextmanager
 async def running(settings: Settings, catalog: Catalog, db: str, clock: Clock) -> AsyncIterator[Runtime]:
     try:
@@ -58,6 +67,7 @@ async def running(settings: Settings, catalog: Catalog, db: str, clock: Clock) -
         raise StartupFailed(EXIT_STORE, f"无法打开数据库 / store error: {exc}") from exc
     metrics = Metrics()
     engine = Engine(catalog, store, clock, settings.key_salt.get_secret_value(), observer=metrics.observe_turn)
+    settle_heap()
     try:
         yield Runtime(settings, catalog, clock, store, metrics, engine)
     finally:

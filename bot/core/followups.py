@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import lru_cache
 
 from bot.catalog.catalog import Catalog
 from bot.catalog.models import CityTopic
 from bot.core.render import bullet, fmt_date
 from bot.core.rules import Cited, CityRule
-from bot.core.verdicts import Verdict, classify
+from bot.core.verdicts import Case, Verdict, classify
 from bot.core.workdays import is_workday
 
 
@@ -22,22 +23,27 @@ class Followups:
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
+        # Both depend only on the rule (and the topic and case): the same few hundred texts serve every user.
+        self.sources = lru_cache(maxsize=4096)(self._sources)
+        self._topic = lru_cache(maxsize=4096)(self._compute_topic)
 
     def p(self, key: str, **fields: object) -> str:
         return self.catalog.prompt(key, **fields)
 
     def topic(self, topic: CityTopic, rule: CityRule, city: str, verdict: Verdict | None) -> str:
         """The city's own answer to a FAQ topic, with its sources and the confirm-locally line."""
-        lines = self._topic_lines(topic, rule, city, verdict)
+        return self._topic(topic, rule, city, verdict.case if verdict else None)
+
+    def _compute_topic(self, topic: CityTopic, rule: CityRule, city: str, case_id: Case | None) -> str:
+        lines = self._topic_lines(topic, rule, city, case_id)
         return "\n".join([*lines, self.sources(rule, topic)])
 
-    def _topic_lines(self, topic: CityTopic, rule: CityRule, city: str, verdict: Verdict | None) -> list[str]:
+    def _topic_lines(self, topic: CityTopic, rule: CityRule, city: str, case_id: Case | None) -> list[str]:
         if topic == "channels":
             channels = [f"{c.name}：{c.how}" for c in rule.channels] or [self.p("no_channels")]
             return [self.p("topic_channels", city=city), bullet(channels)]
         if topic == "materials":
-            case_id = verdict.case if verdict else "not_expired"
-            case = self.catalog.cases[case_id]
+            case = self.catalog.cases[case_id or "not_expired"]
             return [self.p("topic_materials", city=city, title=case.title), bullet(case.materials)]
         if topic == "grace":
             if rule.grace_days:
@@ -54,7 +60,7 @@ class Followups:
             return [self.p("topic_processing", city=city)]
         return [self.p("topic_office", city=city, office=rule.office)]  # office and hours
 
-    def sources(self, rule: CityRule, topic: CityTopic | None = None) -> str:
+    def _sources(self, rule: CityRule, topic: CityTopic | None = None) -> str:
         ids = [rule.grace.source_id]
         if rule.cancel_after and topic in (None, "cancel"):
             ids.append(rule.cancel_after.source_id)
