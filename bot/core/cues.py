@@ -18,6 +18,8 @@ SOURCES = re.compile(r"依据|根据什么|出处|来源|哪条规定|什么规�
 FILLER = re.compile(
     r"[^\u4e00-\u9fff]|[我你您们他她在住是的了吧呢啊呀哦嗯就也都还到现目前人那这边市区县省号日月年呢怎么样咋]"
 )
+# Words about where one lives or works, which a bare statement of a place may hold: 我老家河南的，现在在深圳上班.
+LIFE = re.compile(r"老家|户口|户籍|工作|上班|生活|打工|居住|办的|办理|读书|上学")
 INVITES = re.compile(r"(?:发给我|告诉我)[^。]{0,20}(?:算|查)")
 QUESTION = re.compile(
     r"[?？]|吗|么|嘛|怎|如何|多久|多少|几|哪|什么|啥|是否|能不能|可不可以|要不要|会不会|是不是|有没有|还算|行不行|可以"
@@ -47,7 +49,7 @@ def on_topic(s: Session, reading: Reading) -> bool:
         rest = rest.replace(finding.matched, "")
     if reading.city:
         rest = rest.replace(reading.city.matched, "")
-    return len(FILLER.sub("", rest)) <= 3
+    return len(FILLER.sub("", LIFE.sub("", rest))) <= 3
 
 
 def looks_like_word(reading: Reading) -> bool:
