@@ -137,12 +137,14 @@ class Dialog:
             rule = self.catalog.rule_for(s.city)
             verdict = self._verdict_of(s, today)[0] if self._complete(s) else None
             local = self.followups.topic(entry.city_topic, rule, self._label(s), verdict)
-            answer = local if verdict is not None else f"{answer}\n\n{local}"
+            # The city's answer first; the general one follows only where it adds the national rule.
+            general = verdict is None and entry.city_topic in ("grace", "cancel")
+            answer = f"{local}\n\n{answer}" if general else local
         if dated:  # 签注12月5号到期，要带什么: the answer, then the calculation goes on
             step = self._next_step(s, [], intent, today)
             return Turn([Reply("\n".join([*notes, answer])), *step.replies], intent, s, step.verdict, step.cases)
         if not s.pending and not self._complete(s):
-            offer = [] if cues.INVITES.search(entry.answer) else [self.p("offer_calc")]  # many answers already invite
+            offer = [] if cues.INVITES.search(answer) else [self.p("offer_calc")]  # many answers already invite
             return Turn([Reply("\n".join([*notes, answer, *offer]))], intent, s)
         return self._with_resume(s, [*notes, answer], intent)
 
