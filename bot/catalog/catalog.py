@@ -92,6 +92,7 @@ PROMPT_FIELDS: dict[str, frozenset[str]] = {
         "ask_city_person": ("person",),
         "person_label": ("person", "city"),
         "offer_calc": (),
+        "offer_calc_city": ("city",),
         "city_not_place": ("text",),
         "topic_office": ("city", "office"),
         "topic_channels": ("city",),

@@ -144,7 +144,9 @@ class Dialog:
             step = self._next_step(s, [], intent, today)
             return Turn([Reply("\n".join([*notes, answer])), *step.replies], intent, s, step.verdict, step.cases)
         if not s.pending and not self._complete(s):
-            offer = [] if cues.INVITES.search(answer) else [self.p("offer_calc")]  # many answers already invite
+            offer_key, city = ("offer_calc_city", s.city) if s.city and s.city_known else ("offer_calc", "")
+            invited = cues.INVITES.search(answer)  # many answers already invite
+            offer = [] if invited else [self.p(offer_key, city=city) if city else self.p(offer_key)]
             return Turn([Reply("\n".join([*notes, answer, *offer]))], intent, s)
         return self._with_resume(s, [*notes, answer], intent)
 
