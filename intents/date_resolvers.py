@@ -352,7 +352,7 @@ TIERS: tuple[tuple[Rule, ...], ...] = (
         _rule(p.FEW_DAYS_AGO, _few_days_ago, "前", _FEW),
         _rule(p.OFFSET, _offset, "前后"),
         _rule(p.REMAINING, _remaining, "还剩"),
-        _rule(p.OVERDUE, _overdue, "期超"),
+        _rule(p.OVERDUE, _overdue, "期超过"),
     ),
     (
         _rule(p.YEAR_MONTH, _year_month, "月"),

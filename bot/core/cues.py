@@ -40,16 +40,29 @@ def without_dates(reading: Reading) -> str:
 
 
 def on_topic(s: Session, reading: Reading) -> bool:
-    """A date or a place counts only in a message about a permit: one with a keyword, an answer to the
-    question the bot asked, or little more than the date or the place itself (「12月5号」「我在上海」)."""
-    if reading.ranked or s.started or not (reading.dates or reading.city):
+    """A date or a place counts only in a message about a permit: one whose intent is clear, one in a
+    conversation under way, or one with little more than the date or the place itself (「12月5号」「我在上海」)."""
+    if reading.intent is not None or s.started or not (reading.dates or reading.city) or _about_permit(reading):
         return True
     rest = reading.text
     for finding in reading.dates:
         rest = rest.replace(finding.matched, "")
     if reading.city:
         rest = rest.replace(reading.city.matched, "")
-    return len(FILLER.sub("", LIFE.sub("", rest))) <= 3
+    return len(FILLER.sub("", LIFE.sub("", rest))) <= 1
+
+
+# Words that make a message about the permit even when no intent is clear (天气, 限行 are not among them).
+CORE_TERMS = frozenset({"居住证", "签注", "过期", "到期", "快到期", "补办", "重新申领", "注销", "宽限期", "居住登记"})
+
+
+PERMIT_WORDS = re.compile(r"居住|签|过.?期|到.?期|逾期|超期|失效|证")
+
+
+def _about_permit(reading: Reading) -> bool:
+    if PERMIT_WORDS.search(reading.text):
+        return True
+    return any(CORE_TERMS.intersection(match.matched) for match in reading.ranked)
 
 
 def looks_like_word(reading: Reading) -> bool:

@@ -86,7 +86,7 @@ class Dialog:
         notes += switched
         if switched and reading.person and not reading.dates:
             entry = None  # 那我儿子的呢 is about whose permit, not about children
-        if not cues.on_topic(s, reading):
+        if not switched and not cues.on_topic(s, reading):
             return self._fallback(s, reading, notes)  # 股票明天会涨吗, 今天深圳天气咋样: not about a permit
 
         filled = self.slots.fill_year_fix(s, reading, today)
