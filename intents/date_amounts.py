@@ -24,7 +24,7 @@ AMOUNT = re.compile(
     r"(?P<post>左右|上下|出头)?"
 )
 # Words before or after an amount that give its direction.
-_BACK_BEFORE = re.compile(r"(?:过期|逾期|超期|超了|超过|过了|断了|断签|到期|失效|已经|已|都)了?有?$")
+_BACK_BEFORE = re.compile(r"(?:过期|逾期|超期|超了|超过|过了|断了|断签|拖了|到期|失效|已经|已|都)了?有?$")
 _AHEAD_BEFORE = re.compile(r"(?:还有|还剩下?|只剩下?|仅剩|剩下?|再过|离到期还?有?)$")
 _BACK_AFTER = re.compile(r"(?:以前|之前|前|没(?:去|有)?(?:签|办|续|弄)|了)")
 _AHEAD_AFTER = re.compile(r"(?:以后|之后|后|就(?:要)?(?:到期|过期)|到期)")

@@ -333,7 +333,7 @@ _EDGE = "底末初中旬"
 _FESTIVAL = "旦庆劳春五过年除宵清端秋"
 _VAGUE = "多来几半零左上出快近约不概个"
 _FEW = "几些两段阵"
-ANCHORS = re.compile(rf"[月年号日天周星期拜前后还剩超/.\-{_REL_MONTH_WORD}{_EDGE}{_FESTIVAL}{_VAGUE}{_FEW}]")
+ANCHORS = re.compile(rf"[月年号日天周星期拜前后还剩超拖/.\-{_REL_MONTH_WORD}{_EDGE}{_FESTIVAL}{_VAGUE}{_FEW}]")
 
 # Most specific first. Within a tier a valid date beats an error, then the first mention wins,
 # then the longest one; a lower tier is only looked at when a higher one found nothing.
@@ -352,7 +352,7 @@ TIERS: tuple[tuple[Rule, ...], ...] = (
         _rule(p.FEW_DAYS_AGO, _few_days_ago, "前", _FEW),
         _rule(p.OFFSET, _offset, "前后"),
         _rule(p.REMAINING, _remaining, "还剩"),
-        _rule(p.OVERDUE, _overdue, "期超过"),
+        _rule(p.OVERDUE, _overdue, "期超过拖"),
     ),
     (
         _rule(p.YEAR_MONTH, _year_month, "月"),

@@ -7,7 +7,7 @@ import re
 from intents.date_finding import Role
 
 _EXPIRY = re.compile(
-    r"到期|过期|有效期|期满|截止|失效|逾期|超期|过的期|就过了|断签|没(?:有)?去?(?:签|弄|办|续)|忘(?:记)?了?(?:签|弄|办|续)"
+    r"到.?期|过期|有效期|期满|截止|失效|逾期|超期|过的期|就过了|断签|没(?:有)?去?(?:签|弄|办|续)|忘(?:记)?了?(?:签|弄|办|续)"
     r"|(?:签注|居住证|证)(?:是|在|到)|expire|overdue"
 )
 _PLAN = re.compile(
@@ -17,7 +17,8 @@ _PLAN = re.compile(
 DONE = re.compile(
     r"(?:已经|早就|刚刚?)(?:去)?(?:签|办|弄|续)(?![注不])|(?<![没未])(?:签|办|弄|续)(?:过了|过|好了|完了)(?![吗没期])"
 )
-_CLAUSE = re.compile(r"[,.!?;:\n。，！？；：]")
+_LAPSED_BEFORE = re.compile(r"(?:过期|到期|逾期|超期|超了|过了|断了|拖了)了?$")
+_CLAUSE = re.compile(r"[,.!?;:\s。，！？；：]")  # chat messages often separate phrases with spaces
 _WINDOW = 10
 
 
@@ -30,6 +31,8 @@ def role_of(text: str, start: int, end: int) -> Role:
     stop = _CLAUSE.search(text, end)
     hi = stop.start() if stop else len(text)
     after = text[end : min(hi, end + _WINDOW)]
+    if _LAPSED_BEFORE.search(text, max(lo, start - 3), start):
+        return "expiry"  # 过期一个多月, 超了23个月: a duration said of the lapse
     done = DONE.search(after)
     expiry, plan = _EXPIRY.search(after), _PLAN.search(after)
     if done and (expiry is None or done.start() < expiry.start()):
