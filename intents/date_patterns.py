@@ -118,7 +118,8 @@ OFFSET = re.compile(
     rf"(?<!期)(?<!期了)(?<![0-9{CN}百])(?P<n>{_COUNT})个?{_OFFSET_UNIT}(?P<dir>以前|之前|前|以后|之后|后)"
 )
 REMAINING = re.compile(rf"(?:还有|还剩下?|只剩下?|仅剩)(?P<n>{_COUNT}){_OFFSET_UNIT}{_DURATION_TAIL}")
-OVERDUE = re.compile(rf"(?:过期|逾期|超期|超了|拖了|(?<![再还])过了|(?:已经|已|都)超过)了?有?(?P<n>{_COUNT}){_OFFSET_UNIT}了?{_DURATION_TAIL}")
+_LAPSED_BY = r"(?:过期|逾期|超期|超了|拖了|(?<![再还])过了|(?:已经|已|都)超过)"
+OVERDUE = re.compile(rf"{_LAPSED_BY}了?有?(?P<n>{_COUNT}){_OFFSET_UNIT}了?{_DURATION_TAIL}")
 # Festivals, alone or with 那天/前/后/期间. 年前/年后 (not after a number) mean before/after the Spring Festival.
 HOLIDAY = re.compile(
     rf"(?:(?:{_YEAR}|{_REL_YEAR})的?)?(?P<h>元旦|国庆|劳动节|春节|过年|大年三十|年三十|除夕|元宵|清明|端午|中秋"
