@@ -97,7 +97,7 @@ ISO = re.compile(
 MD = re.compile(rf"{_NOT_AFTER_NUMBER}(?P<m>{_MD})月{_DAY}")
 SLASH_MD = re.compile(
     r"(?<![0-9./\-:])(?P<m>[0-9]{1,2})(?:/(?P<d>[0-9]{1,2})(?![0-9%]|[/.\-:][0-9])|"
-    r"\.(?P<d2>[0-9]{1,2})(?=[日号]|到期|过期|截止|失效|就到|就过|那天))[日号]?"
+    r"\.(?P<d2>[0-9]{1,2})(?=[日号]|到期|过期|截止|失效|就到|就过|那天|\s*$))[日号]?"
 )
 REL_MONTH_DAY = re.compile(rf"{_REL_MONTH}的?{_DAY}")
 _EDGE_WORD = r"(?P<edge>底|末|初|中旬|中(?![心间国])|上旬|下旬)"
@@ -124,14 +124,26 @@ OVERDUE = re.compile(rf"{_LAPSED_BY}了?有?(?P<n>{_COUNT}){_OFFSET_UNIT}了?{_D
 HOLIDAY = re.compile(
     rf"(?:(?:{_YEAR}|{_REL_YEAR})的?)?(?P<h>元旦|国庆|劳动节|春节|过年|大年三十|年三十|除夕|元宵|清明|端午|中秋"
     rf"|(?<![0-9{CN}])五一(?=劳动|节|假|前|后|之|以|期间|那|当天|放假|左右|[,.!?;:、。\s]|$)"
-    rf"|(?<![0-9{CN}百几多半个今去前明后新])年(?=前|后|以前|以后|之前|之后)(?!后天))"
-    r"节?(?P<rel>那天|那会儿?|当天|前后|左右|之前|以前|前|之后|以后|后|期间|假期|长假|放假)?"
+    rf"|(?<![0-9{CN}百几多半个今去前明后新])年(?=前|后|以前|以后|之前|之后)(?!后天)|过完年)"
+    r"节?(?:(?P<near>前|后)(?P<nd>[一两二三1-3])天"
+    r"|(?P<rel>那天|那会儿?|当天|前后|左右|之前|以前|前|之后|以后|后|期间|假期|长假|放假))?"
+)
+# Days of the first lunar month (初八, 正月十五) and of the last (腊月二十三), as people count the new-year holiday.
+LUNAR_DAY = re.compile(
+    rf"(?:(?:{_REL_YEAR})的?)?(?P<lm>正月|腊月|农历正月|农历腊月)?(?P<ld>初[一二三四五六七八九十]|"
+    r"(?<=月)(?:十[一二三四五六七八九]?|二十[一二三四五六七八九]?|廿[一二三四五六七八九]?|三十))(?![0-9一二三四五六七八九十])"
+)
+# 二十几号, 上个月十几号, 5月20几号: about a third of a month.
+DAY_DECADE = re.compile(
+    rf"(?:(?P<m>{_MD})月|{_REL_MONTH}的?)?(?P<dec>十|二十|20|10)几(?:号|日)"
 )
 
 # --- month precision and vague -------------------------------------------------------------------
 REL_MONTH_ONLY = re.compile(_REL_MONTH)  # tier 2: 上个月15号 and 上个月底 were tried first
 YEAR_MONTH = re.compile(rf"{_YEAR_MONTH}(?!底|末|初|中|上旬|下旬|内|以内|之内)")  # tier 2: 3月5号 was tried first
 BARE_YEAR = re.compile(rf"{_NOT_AFTER_NUMBER}(?P<y>[0-9]{{4}}|[{_CN_DIGIT}]{{4}})年(?![0-9{CN}年底末初])")
+# What may follow a bare year to make it the year of the lapse: 2024年就过期了, 2023年就没签过.
+LAPSE_AFTER = re.compile(r"(?:的时候|那年|就|都|也)?(?:已经)?(?:过期|到期|失效|过了|没签|没续|断了|断签|没弄)")
 
 # A week without a weekday (上周, 这个星期, 下礼拜): Monday to Sunday; 上周末 is its Saturday and Sunday.
 WEEK_ONLY = re.compile(

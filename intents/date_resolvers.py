@@ -10,7 +10,7 @@ from intents import date_patterns as p
 from intents.date_amounts import AMOUNT, amount_range, direction
 from intents.date_calc import add_days, add_months, by_month, by_weekday, by_year, month_end, safe_date
 from intents.date_finding import Context, DateFinding, Resolver, Span, inferred, problem, resolved, year_error
-from intents.festivals import festival_day, holiday_span
+from intents.festivals import festival_day, holiday_span, lunar_day
 from intents.numerals import parse_digit_string, parse_number
 
 # --- numbers ---------------------------------------------------------------------------------------
@@ -47,13 +47,22 @@ def _count(match: re.Match[str]) -> tuple[int, str] | None:
     return (count * 12, "m") if unit == "年" else (count * 7, "d")
 
 
+# Whole months and years are round figures (过期两年了 is rarely exactly two years): days either side.
+_ROUND_SLACK_DAYS = {"个月": 5, "月": 5, "年": 15}
+
+
 def _shift(match: re.Match[str], context: Context, sign: int) -> DateFinding | None:
     amount = _count(match)
     if amount is None:
         return None
     count, kind = amount
-    shifted = add_days(context.today, sign * count) if kind == "d" else add_months(context.today, sign * count)
-    return resolved(match, context, shifted)
+    if kind == "d":
+        return resolved(match, context, add_days(context.today, sign * count))
+    shifted = add_months(context.today, sign * count)
+    slack = _ROUND_SLACK_DAYS.get(match["u"], 0)
+    if shifted is None or not slack:
+        return resolved(match, context, shifted)
+    return resolved(match, context, add_days(shifted, -slack), end=add_days(shifted, slack))
 
 
 # --- resolvers: explicit dates ----------------------------------------------------------------------
@@ -195,10 +204,18 @@ def _rel_month_only(match: re.Match[str], context: Context) -> DateFinding | Non
 
 
 def _bare_year(match: re.Match[str], context: Context) -> DateFinding | None:
+    """2024年就过期了: the whole year, when the words after it say the lapse; else too vague to use."""
     year = _year(match, context.today)
     if year is None:
         return None
-    return problem(match, context, year_error(year, context.today) or "too_vague")
+    error = year_error(year, context.today)
+    lapse = p.LAPSE_AFTER.match(match.string, match.end())
+    if error is not None or lapse is None:
+        return problem(match, context, error or "too_vague")
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    if "到期" not in lapse[0] and first <= context.today < last:
+        last = context.today  # 今年就过期了: some day of this year before today
+    return resolved(match, context, first, end=last)
 
 
 # --- resolvers: relative dates --------------------------------------------------------------------
@@ -240,6 +257,50 @@ def _remaining(match: re.Match[str], context: Context) -> DateFinding | None:
 
 def _overdue(match: re.Match[str], context: Context) -> DateFinding | None:
     return _shift(match, context, -1)
+
+
+_LUNAR_MONTH = {"正月": 1, "农历正月": 1, "腊月": 12, "农历腊月": 12}
+
+
+def _lunar(match: re.Match[str], context: Context) -> DateFinding | None:
+    """初八 (of the first lunar month unless 腊月 is said), 正月十五, 腊月二十三."""
+    text = match["ld"]
+    day = parse_number(text.removeprefix("初"))
+    month = _LUNAR_MONTH.get(match["lm"] or "", 1)
+    if not match["lm"] and not text.startswith("初"):
+        return None  # 十五 alone is a number, not a lunar date
+    if day is None or not 1 <= day <= 30:
+        return None
+
+    def make(year: int) -> date | None:
+        return lunar_day(year - (month == 12), month, day)  # 腊月 of the lunar year that ends in `year`
+
+    if match["ry"]:
+        return resolved(match, context, make(context.today.year + p.REL_YEAR[match["ry"]]))
+    return inferred(match, context, by_year(make, context.today))
+
+
+def _day_decade(match: re.Match[str], context: Context) -> DateFinding | None:
+    """二十几号: the 21st to the 29th (十几号: 11th-19th) of the month said, or of this month or the last."""
+    low = 21 if match["dec"] in ("二十", "20") else 11
+    if match["rm"]:
+        month = add_months(context.today, p.rel_month_shift(match["rm"]), 1)
+        return resolved(match, context, month.replace(day=low) if month else None, end=_decade_end(month, low))
+    if match["m"]:
+        number = _month_day_number(match["m"])
+        if number is None or not 1 <= number <= 12:
+            return None
+        candidates = by_year(lambda year: safe_date(year, number, low), context.today)
+        return inferred(match, context, candidates, span=lambda start: _decade_end(start, low))
+    candidates = by_month(low, context.today)
+    return inferred(match, context, candidates, span=lambda start: _decade_end(start, low))
+
+
+def _decade_end(month: date | None, low: int) -> date | None:
+    if month is None:
+        return None
+    last = month_end(month.year, month.month)
+    return last.replace(day=min(low + 8, last.day)) if last else None
 
 
 def _week_only(match: re.Match[str], context: Context) -> DateFinding | None:
@@ -296,6 +357,11 @@ def _holiday(match: re.Match[str], context: Context) -> DateFinding | None:
     first, last = _festival_range(name, match["rel"] or ("前" if name == "年" else None))
     if name == "年" and match.string.startswith("后", match.end()):
         first, last = _AROUND["后"]
+    if name == "过完年" and not match["rel"]:
+        first, last = _AROUND["后"]
+    if match["near"]:  # 五一前一天, 春节后两天
+        days = parse_number(match["nd"]) or 1
+        first = last = days if match["near"] == "后" else -days
 
     def start(year: int) -> date | None:
         day = festival_day(name, year)
@@ -330,7 +396,7 @@ def _rule(pattern: re.Pattern[str], resolve: Resolver, anchor: str, also: str = 
 
 _REL_MONTH_WORD = "上下这本当"
 _EDGE = "底末初中旬"
-_FESTIVAL = "旦庆劳春五过年除宵清端秋"
+_FESTIVAL = "旦庆劳春五过年除宵清端秋初"
 _VAGUE = "多来几半零左上出快近约不概个"
 _FEW = "几些两段阵"
 ANCHORS = re.compile(rf"[月年号日天周星期拜前后还剩超拖/.\-{_REL_MONTH_WORD}{_EDGE}{_FESTIVAL}{_VAGUE}{_FEW}]")
@@ -359,6 +425,8 @@ TIERS: tuple[tuple[Rule, ...], ...] = (
         _rule(p.REL_MONTH_ONLY, _rel_month_only, "月", _REL_MONTH_WORD),
         _rule(p.DAY_ONLY, _day_only, "号日"),
         _rule(p.HOLIDAY, _holiday, _FESTIVAL),
+        _rule(p.LUNAR_DAY, _lunar, "初月"),
+        _rule(p.DAY_DECADE, _day_decade, "几"),
         _rule(p.WEEK_ONLY, _week_only, "周星拜", "上下这本"),
     ),
     (_rule(p.REL_DAY_WORD, _rel_day, "天日"),),

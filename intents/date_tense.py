@@ -62,7 +62,7 @@ _WEAK_PAST = _alternatives(
 _WEAK_FUTURE = _alternatives("明天", "明日", "后(?<![以之然最往落]后)天", f"下(?<!一下)下?个?{_PERIOD}", "明年", "后年")
 # Words that lean to the past without settling it: 11月20号就过了 (明天就过了 is a lapse to come).
 # 就过了 without a date nearby may be either way (明天就过了); with a yearless date the recency rule decides.
-_MAYBE_PAST = _alternatives("就过了", "断了")
+_MAYBE_PAST = _alternatives("就过了", "断了", "到期的(?!话|时候)")
 _MAYBE_FUTURE = _alternatives(
     "到期(?!了)", *(f"{word}(?:到|至|截止)" for word in ("有效期", "宽限期", "期限")), "截止", "期满"
 )

@@ -11,7 +11,7 @@ from lunardate import LunarDate
 _LUNAR = {"春节": (1, 1), "元宵": (1, 15), "端午": (5, 5), "中秋": (8, 15)}
 # name -> (month, day) of the Gregorian calendar
 _SOLAR = {"元旦": (1, 1), "劳动节": (5, 1), "五一": (5, 1), "国庆": (10, 1)}
-ALIASES = {"过年": "春节", "年": "春节", "大年三十": "除夕", "年三十": "除夕"}
+ALIASES = {"过年": "春节", "过完年": "春节", "年": "春节", "大年三十": "除夕", "年三十": "除夕"}
 # The public holiday that a festival's name also stands for (国庆期间): days from the festival day.
 _HOLIDAY_DAYS = {"春节": (-1, 6), "国庆": (0, 6), "劳动节": (0, 4), "五一": (0, 4), "元旦": (0, 2)}
 
@@ -32,6 +32,16 @@ def festival_day(name: str, year: int) -> date | None:
         solar: date = LunarDate(year, month, day).to_solar_date()
         return solar
     except (ValueError, KeyError, OverflowError, IndexError):
+        return None
+
+
+@lru_cache(maxsize=512)
+def lunar_day(year: int, month: int, day: int) -> date | None:
+    """A day of the lunar calendar (month 1 = 正月, 12 = 腊月) of the lunar year that starts in `year`."""
+    try:
+        solar: date = LunarDate(year, month, day).to_solar_date()
+        return solar
+    except (ValueError, OverflowError, IndexError):
         return None
 
 

@@ -81,6 +81,8 @@ class Dialog:
         intent = reading.intent.intent if reading.intent else None
         entry = self.catalog.faq_entry(intent.removeprefix("faq.")) if intent and intent.startswith("faq.") else None
         if entry is not None and entry.other_document:
+            if reading.city and reading.city.city and not s.city:
+                s.city, s.city_known = reading.city.city, True  # where the user lives, whatever the document
             return self._with_resume(s, [*notes, faq_text(self.catalog, entry)], intent or "faq")
         switched = self.slots.whose(s, reading, entry)
         notes += switched
@@ -89,6 +91,7 @@ class Dialog:
         if not switched and not cues.on_topic(s, reading):
             return self._fallback(s, reading, notes)  # 股票明天会涨吗, 今天深圳天气咋样: not about a permit
 
+        city_before = s.city
         filled = self.slots.fill_year_fix(s, reading, today)
         filled = self.slots.fill_tense_answer(s, reading) or filled
         filled = self.slots.fill_city_pick(s, reading) or filled
@@ -109,8 +112,11 @@ class Dialog:
         if expiry is None and entry is None and any(d.role == "done" for d in reading.dates):
             return Turn([Reply("\n".join([*notes, self.p("done_already")]))], "done", s)
         complete = self._complete(s)
-        if plans and (complete or entry is None):
-            return self._plan(s, plans[0], notes, today)
+        if entry is not None and complete and reading.correction and s.city != city_before and city_before:
+            entry, intent = None, "slot"  # 不对，是上海的居住证: the verdict again, for the corrected city
+        declared = [d for d in plans if d.role == "plan"]  # a date of unknown role does not beat a question
+        if plans and (entry is None or (complete and declared)):
+            return self._plan(s, (declared or plans)[0], notes, today)
         if complete and not filled:
             followup = self._followup(s, reading, intent, today)
             if followup is not None:

@@ -17,7 +17,9 @@ from intents.normalize import is_meaningful, normalize
 from intents.people import back_to_self, other_person
 
 # 不对 / 是… / 其实是 / 记错了: the user corrects what they said before.
-_CORRECTION = re.compile(r"不对|不是|其实|记错|搞错|弄错|说错|应该是|改成|改为|更正|纠正|重新说|^是")
+_CORRECTION = re.compile(
+    r"不对|不是|其实|记错|搞错|弄错|说错|应该是|改成|改为|更正|纠正|重新说|^是|准确(?:地|的)?(?:说|是)|确切|具体是|精确|实际(?:上)?是"
+)
 
 
 @dataclass(frozen=True, slots=True)
