@@ -134,9 +134,7 @@ LUNAR_DAY = re.compile(
     r"(?<=月)(?:十[一二三四五六七八九]?|二十[一二三四五六七八九]?|廿[一二三四五六七八九]?|三十))(?![0-9一二三四五六七八九十])"
 )
 # 二十几号, 上个月十几号, 5月20几号: about a third of a month.
-DAY_DECADE = re.compile(
-    rf"(?:(?P<m>{_MD})月|{_REL_MONTH}的?)?(?P<dec>十|二十|20|10)几(?:号|日)"
-)
+DAY_DECADE = re.compile(rf"(?:(?P<m>{_MD})月|{_REL_MONTH}的?)?(?P<dec>十|二十|20|10)几(?:号|日)")
 
 # --- month precision and vague -------------------------------------------------------------------
 REL_MONTH_ONLY = re.compile(_REL_MONTH)  # tier 2: 上个月15号 and 上个月底 were tried first
