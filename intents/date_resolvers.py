@@ -399,16 +399,20 @@ _EDGE = "底末初中旬"
 _FESTIVAL = "旦庆劳春五过年除宵清端秋初"
 _VAGUE = "多来几半零左上出快近约不概个"
 _FEW = "几些两段阵"
-ANCHORS = re.compile(rf"[月年号日天周星期拜前后还剩超拖/.\-{_REL_MONTH_WORD}{_EDGE}{_FESTIVAL}{_VAGUE}{_FEW}]")
+_DIGITS = "0123456789"
+_NUMERALS = _DIGITS + "〇零一二两三四五六七八九十廿百半"  # a rule that reads a number needs one of these
+ANCHORS = re.compile(
+    rf"[月年号日天周星期拜前后还剩超拖腊正/.\-{_REL_MONTH_WORD}{_EDGE}{_FESTIVAL}{_VAGUE}{_FEW}{_NUMERALS}]"
+)
 
 # Most specific first. Within a tier a valid date beats an error, then the first mention wins,
 # then the longest one; a lower tier is only looked at when a higher one found nothing.
 TIERS: tuple[tuple[Rule, ...], ...] = (
     (
         _rule(p.YMD, _full_date, "月", "年"),
-        _rule(p.ISO, _iso_date, "-/."),
-        _rule(p.MD, _month_day, "月"),
-        _rule(p.SLASH_MD, _slash_month_day, "/."),
+        _rule(p.ISO, _iso_date, "-/.", _DIGITS),
+        _rule(p.MD, _month_day, "月", _NUMERALS),
+        _rule(p.SLASH_MD, _slash_month_day, "/.", _DIGITS),
         _rule(p.REL_MONTH_DAY, _rel_month_day, "月", _REL_MONTH_WORD),
         _rule(p.MONTH_EDGE, _month_edge, "月", _EDGE),
         _rule(p.YEAR_MONTH_EDGE, _year_month_edge, "月", _EDGE),
@@ -416,19 +420,19 @@ TIERS: tuple[tuple[Rule, ...], ...] = (
         _rule(p.WEEKDAY_REF, _weekday, "周星拜"),
         _rule(AMOUNT, _vague_amount, "天周星拜月年", _VAGUE),
         _rule(p.FEW_DAYS_AGO, _few_days_ago, "前", _FEW),
-        _rule(p.OFFSET, _offset, "前后"),
-        _rule(p.REMAINING, _remaining, "还剩"),
-        _rule(p.OVERDUE, _overdue, "期超过拖"),
+        _rule(p.OFFSET, _offset, "前后", _NUMERALS),
+        _rule(p.REMAINING, _remaining, "还剩", _NUMERALS),
+        _rule(p.OVERDUE, _overdue, "期超过拖", _NUMERALS),
     ),
     (
-        _rule(p.YEAR_MONTH, _year_month, "月"),
+        _rule(p.YEAR_MONTH, _year_month, "月", _NUMERALS),
         _rule(p.REL_MONTH_ONLY, _rel_month_only, "月", _REL_MONTH_WORD),
-        _rule(p.DAY_ONLY, _day_only, "号日"),
+        _rule(p.DAY_ONLY, _day_only, "号日", _NUMERALS),
         _rule(p.HOLIDAY, _holiday, _FESTIVAL),
-        _rule(p.LUNAR_DAY, _lunar, "初月"),
+        _rule(p.LUNAR_DAY, _lunar, "初腊正"),
         _rule(p.DAY_DECADE, _day_decade, "几"),
         _rule(p.WEEK_ONLY, _week_only, "周星拜", "上下这本"),
     ),
     (_rule(p.REL_DAY_WORD, _rel_day, "天日"),),
-    (_rule(p.BARE_YEAR, _bare_year, "年"),),
+    (_rule(p.BARE_YEAR, _bare_year, "年", _NUMERALS),),
 )

@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 from intents.date_finding import Context, DateFinding, Resolver
 from intents.date_patterns import normalize
-from intents.date_resolvers import ANCHORS, TIERS
+from intents.date_resolvers import ANCHORS, TIERS, Rule
 from intents.date_roles import role_of
 from intents.date_tense import Tense, tense_of
 
@@ -63,17 +63,37 @@ def find_dates(text: str, today: date) -> list[DateFinding]:
     context = Context(today, tense_of(normalized))
     found: list[DateFinding] = []
     taken: list[tuple[int, int]] = []
-    for rules in TIERS:
-        matches = [
-            (match, rule.resolve)
-            for rule in rules
-            if not anchors.isdisjoint(rule.anchor) and (not rule.also or not anchors.isdisjoint(rule.also))
-            for match in rule.pattern.finditer(normalized)
-        ]
+    wanted = sorted({index for char in anchors for index in _RULES_BY_ANCHOR.get(char, ())})
+    for tier in _tiers_of(wanted, anchors):
+        matches = [(match, rule.resolve) for rule in tier for match in rule.pattern.finditer(normalized)]
         error = _collect(matches, context, normalized, found, taken)
         if error is not None and not found:
             return [error]  # 2月30日 is an impossible date, not the month 2月 of a lower tier
     return found
+
+
+# Every rule, in tier order, and for each anchor character the rules that need it: a message runs only the
+# rules whose characters it holds, found without testing every rule.
+_FLAT: tuple[tuple[int, Rule], ...] = tuple((tier, rule) for tier, rules in enumerate(TIERS) for rule in rules)
+_RULES_BY_ANCHOR: dict[str, tuple[int, ...]] = {
+    char: tuple(i for i, (_, rule) in enumerate(_FLAT) if char in rule.anchor)
+    for char in {char for _, rule in _FLAT for char in rule.anchor}
+}
+
+
+def _tiers_of(wanted: list[int], anchors: frozenset[str]) -> list[list[Rule]]:
+    """The rules to run, grouped by tier in tier order, keeping only those whose second anchor set is met."""
+    tiers: list[list[Rule]] = []
+    last = -1
+    for index in wanted:
+        tier, rule = _FLAT[index]
+        if rule.also and anchors.isdisjoint(rule.also):
+            continue
+        if tier != last:
+            tiers.append([])
+            last = tier
+        tiers[-1].append(rule)
+    return tiers
 
 
 def _collect(

@@ -65,6 +65,7 @@ class IntentMatcher:
             for keyword, weight in rule.keywords.items():
                 self._postings.setdefault(keyword, []).append((index, weight))
         self._homophones = Homophones(self._canonical)
+        self._keyword_sets = [frozenset(rule.keywords) for rule in self._rules]
 
     def vocabulary(self) -> list[str]:
         return sorted(self._canonical)
@@ -138,11 +139,11 @@ class IntentMatcher:
             if extra:
                 terms |= extra
                 scores = self._scores(terms)
-        positive = [i for i, score in scores.items() if score > 0]  # negative weights only ever lower a score
-        best = sorted(positive, key=lambda i: (-scores[i], -self._rules[i].priority, i))[:limit]
+        # Negative weights only ever lower a score; ties go to the higher priority, then to the earlier rule.
+        best = sorted((-score, -self._rules[i].priority, i) for i, score in scores.items() if score > 0)[:limit]
         return [
-            IntentMatch(self._rules[i].id, scores[i], tuple(sorted(terms.intersection(self._rules[i].keywords))))
-            for i in best
+            IntentMatch(self._rules[i].id, -neg, tuple(sorted(terms.intersection(self._keyword_sets[i]))))
+            for neg, _, i in best
         ]
 
     def _scores(self, terms: set[str]) -> dict[int, float]:
