@@ -18,7 +18,7 @@ _NUM = rf"[0-9]{{1,3}}|[{CN}百]{{1,4}}"
 AMOUNT = re.compile(
     rf"(?<![0-9{CN}百])(?P<pre>快要?|将近|接近|差不多|大概|大约|约|近|不到|不足)?"
     r"(?:(?P<big>大半|小半)个?(?P<bu>年|月)"
-    rf"|(?P<n>{_NUM}|好几|几|半)(?P<m1>多|来|几)?(?P<ge>个)?(?P<m2>多)?(?P<h>半)?"
+    rf"|(?P<n>(?P<pair>[一两二三四五六七八九][两二三四五六七八九十])(?=个|天|周|星期|礼拜|月|年)|{_NUM}|好几|几|半)(?P<m1>多|来|几)?(?P<ge>个)?(?P<m2>多)?(?P<h>半)?"
     r"(?P<u>天|周|星期|礼拜|月|年)(?P<m3>多|半)?"
     rf"(?:零?(?P<n2>{_NUM})(?P<u2>个月|天|个?星期|周))?)"
     r"(?P<post>左右|上下|出头)?"
@@ -75,6 +75,12 @@ def amount_range(match: re.Match[str]) -> tuple[Offset, Offset] | None:
     unit = match["u"]
     if unit == "月" and not (match["ge"] or match["h"] or match["m1"] or match["n"] in ("两", "几", "好几", "半")):
         return None  # 5月 is May, not five months
+    if match["pair"]:  # 七八个月, 两三天, 一两年: between the two
+        first, second = parse_number(match["pair"][0]), parse_number(match["pair"][1])
+        if first is None or second is None or second != first + 1 or match["n2"]:
+            return None
+        lo, hi = _offset(float(first), unit), _offset(float(second), unit)
+        return _widen(lo, hi, match, unit)
     if match["n"] in ("几", "好几"):
         if match["n2"] or (match["n"] == "几" and not _STATED.match(match.string, match.end())):
             return None  # 还有几天 asks how many days; 过期几天了 says a few days

@@ -106,7 +106,7 @@ _YEAR_MONTH = rf"(?:(?:{_YEAR}|{_REL_YEAR})的?)?{_NOT_AFTER_NUMBER}(?P<m>{_MD})
 YEAR_MONTH_EDGE = re.compile(rf"{_YEAR_MONTH}的?{_EDGE_WORD}")
 YEAR_EDGE = re.compile(
     rf"(?:{_REL_YEAR}年?|{_NOT_AFTER_NUMBER}(?P<y>[0-9]{{4}}|[{_CN_DIGIT}]{{4}})年年?|"
-    rf"(?<![0-9{CN}今去前明后新])年)(?P<edge>底|末|初)"
+    rf"(?<![0-9{CN}今去前明后新大])年)(?P<edge>底|末|初)(?![一二三四五六七八九十])"  # 大年初三 is a lunar day
 )
 
 # --- day precision, relative ---------------------------------------------------------------------
@@ -123,6 +123,7 @@ OVERDUE = re.compile(rf"{_LAPSED_BY}了?有?(?P<n>{_COUNT}){_OFFSET_UNIT}了?{_D
 # Festivals, alone or with 那天/前/后/期间. 年前/年后 (not after a number) mean before/after the Spring Festival.
 HOLIDAY = re.compile(
     rf"(?:(?:{_YEAR}|{_REL_YEAR})的?)?(?P<h>元旦|国庆|劳动节|春节|过年|大年三十|年三十|除夕|元宵|清明|端午|中秋"
+    r"|圣诞|平安夜|情人节|七夕|重阳|腊八|小年|儿童节|六一|妇女节|三八节|双十一|冬至"
     rf"|(?<![0-9{CN}])五一(?=劳动|节|假|前|后|之|以|期间|那|当天|放假|左右|[,.!?;:、。\s]|$)"
     rf"|(?<![0-9{CN}百几多半个今去前明后新])年(?=前|后|以前|以后|之前|之后)(?!后天)|过完年)"
     r"节?(?:(?P<near>前|后)(?P<nd>[一两二三1-3])天"
@@ -130,7 +131,7 @@ HOLIDAY = re.compile(
 )
 # Days of the first lunar month (初八, 正月十五) and of the last (腊月二十三), as people count the new-year holiday.
 LUNAR_DAY = re.compile(
-    rf"(?:(?:{_REL_YEAR})的?)?(?P<lm>正月|腊月|农历正月|农历腊月)?(?P<ld>初[一二三四五六七八九十]|"
+    rf"(?:(?:{_REL_YEAR})的?)?(?P<lm>正月|腊月|农历正月|农历腊月|大年)?(?P<ld>初[一二三四五六七八九十]|"
     r"(?<=月)(?:十[一二三四五六七八九]?|二十[一二三四五六七八九]?|廿[一二三四五六七八九]?|三十))(?![0-9一二三四五六七八九十])"
 )
 # 二十几号, 上个月十几号, 5月20几号: about a third of a month.

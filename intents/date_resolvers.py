@@ -259,7 +259,7 @@ def _overdue(match: re.Match[str], context: Context) -> DateFinding | None:
     return _shift(match, context, -1)
 
 
-_LUNAR_MONTH = {"正月": 1, "农历正月": 1, "腊月": 12, "农历腊月": 12}
+_LUNAR_MONTH = {"正月": 1, "农历正月": 1, "腊月": 12, "农历腊月": 12, "大年": 1}
 
 
 def _lunar(match: re.Match[str], context: Context) -> DateFinding | None:
@@ -267,6 +267,8 @@ def _lunar(match: re.Match[str], context: Context) -> DateFinding | None:
     text = match["ld"]
     day = parse_number(text.removeprefix("初"))
     month = _LUNAR_MONTH.get(match["lm"] or "", 1)
+    if match["lm"] == "大年":
+        month = 1
     if not match["lm"] and not text.startswith("初"):
         return None  # 十五 alone is a number, not a lunar date
     if day is None or not 1 <= day <= 30:
@@ -396,7 +398,7 @@ def _rule(pattern: re.Pattern[str], resolve: Resolver, anchor: str, also: str = 
 
 _REL_MONTH_WORD = "上下这本当"
 _EDGE = "底末初中旬"
-_FESTIVAL = "旦庆劳春五过年除宵清端秋初"
+_FESTIVAL = "旦庆劳春五过年除宵清端秋初圣平情七重腊小儿六妇三双冬"
 _VAGUE = "多来几半零左上出快近约不概个"
 _FEW = "几些两段阵"
 _DIGITS = "0123456789"
@@ -418,7 +420,7 @@ TIERS: tuple[tuple[Rule, ...], ...] = (
         _rule(p.YEAR_MONTH_EDGE, _year_month_edge, "月", _EDGE),
         _rule(p.YEAR_EDGE, _year_edge, "年", _EDGE),
         _rule(p.WEEKDAY_REF, _weekday, "周星拜"),
-        _rule(AMOUNT, _vague_amount, "天周星拜月年", _VAGUE),
+        _rule(AMOUNT, _vague_amount, "天周星拜月年", _VAGUE + _NUMERALS),  # 两三天, 七八个月
         _rule(p.FEW_DAYS_AGO, _few_days_ago, "前", _FEW),
         _rule(p.OFFSET, _offset, "前后", _NUMERALS),
         _rule(p.REMAINING, _remaining, "还剩", _NUMERALS),

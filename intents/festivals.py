@@ -8,9 +8,13 @@ from functools import lru_cache
 from lunardate import LunarDate
 
 # name -> (lunar month, lunar day)
-_LUNAR = {"春节": (1, 1), "元宵": (1, 15), "端午": (5, 5), "中秋": (8, 15)}
+_LUNAR = {"春节": (1, 1), "元宵": (1, 15), "端午": (5, 5), "七夕": (7, 7), "中秋": (8, 15), "重阳": (9, 9)}
+# Festivals of the last lunar month fall in the Gregorian year after the lunar year began.
+_LUNAR_YEAR_END = {"腊八": (12, 8), "小年": (12, 23)}
 # name -> (month, day) of the Gregorian calendar
-_SOLAR = {"元旦": (1, 1), "劳动节": (5, 1), "五一": (5, 1), "国庆": (10, 1)}
+_SOLAR = {"元旦": (1, 1), "劳动节": (5, 1), "五一": (5, 1), "国庆": (10, 1), "圣诞": (12, 25), "平安夜": (12, 24)}
+_SOLAR.update({"情人节": (2, 14), "儿童节": (6, 1), "六一": (6, 1), "妇女节": (3, 8), "三八节": (3, 8)})
+_SOLAR.update({"双十一": (11, 11), "冬至": (12, 22)})  # 冬至 is the 21st or 22nd: near enough for a range
 ALIASES = {"过年": "春节", "过完年": "春节", "年": "春节", "大年三十": "除夕", "年三十": "除夕"}
 # The public holiday that a festival's name also stands for (国庆期间): days from the festival day.
 _HOLIDAY_DAYS = {"春节": (-1, 6), "国庆": (0, 6), "劳动节": (0, 4), "五一": (0, 4), "元旦": (0, 2)}
@@ -25,6 +29,10 @@ def festival_day(name: str, year: int) -> date | None:
             return date(year, *_SOLAR[name])
         if name == "清明":
             return date(year, 4, _qingming_day(year)) if 1901 <= year <= 2099 else None
+        if name in _LUNAR_YEAR_END:
+            month, day = _LUNAR_YEAR_END[name]
+            year_end: date = LunarDate(year - 1, month, day).to_solar_date()
+            return year_end
         if name == "除夕":
             new_year: date = LunarDate(year, 1, 1).to_solar_date()
             return new_year - timedelta(days=1)

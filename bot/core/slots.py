@@ -114,12 +114,14 @@ class Slots:
         """(the date that sets the expiry, the dates that name a plan, an error to report).
 
         Once an expiry is known, a date whose words do not say what it is counts as a plan, unless the user is
-        correcting themselves or the bot is waiting for a date.
+        correcting themselves, the bot is waiting for a date, or the date is a day inside the range given before
+        (「1月10号」 after 「1月份过期的」).
         """
         valid = [d for d in reading.dates if d.error is None]
         error = next((d for d in reading.dates if d.error is not None), None)
         known = s.expiry is not None or bool(s.candidates)
-        replaceable = not known or reading.correction or s.pending in ("date", "tense")
+        refines = any(d.end is None and self._refines(s, d) for d in valid if d.role == "unknown")
+        replaceable = not known or reading.correction or s.pending in ("date", "tense") or refines
         expiry = next((d for d in valid if d.role == "expiry"), None)
         if expiry is None and replaceable and not any(d.role == "done" for d in valid):
             expiry = next((d for d in valid if d.role == "unknown"), None)
@@ -136,6 +138,7 @@ class Slots:
         if finding.alternatives:
             pairs = list(zip(finding.alternatives, finding.alternative_ends or (None, None), strict=False))
             inside = [p for p in pairs if s.expiry and s.expiry_end and s.expiry <= p[0] <= s.expiry_end]
+            inside = inside or self._in_range(s, start, end)
             if inside:  # the exact day inside a range given before
                 start, end = inside[0]
             elif finding.assumed:
@@ -154,6 +157,29 @@ class Slots:
         if alternative is None:
             return []
         return [self._assumption(start, alternative[0], today)]
+
+    def _refines(self, s: Session, finding: DateFinding) -> bool:
+        if not (s.expiry and s.expiry_end and finding.value):
+            return False
+        readings = [finding.value, *finding.alternatives]
+        return any(s.expiry <= day <= s.expiry_end for day in readings) or bool(
+            finding.year_inferred and self._in_range(s, finding.value, None)
+        )
+
+    @staticmethod
+    def _in_range(s: Session, start: date, end: date | None) -> list[tuple[date, date | None]]:
+        """5月10号 after 「2025年5月份」: the same day and month in a year of the range given before."""
+        if not (s.expiry and s.expiry_end):
+            return []
+        for year in range(s.expiry.year, s.expiry_end.year + 1):
+            try:
+                moved = start.replace(year=year)
+            except ValueError:  # 2月29日 in a common year
+                continue
+            if s.expiry <= moved <= s.expiry_end:
+                span = (end - start) if end else None
+                return [(moved, moved + span if span else None)]
+        return []
 
     def _assumption(self, chosen: date, other: date, today: date) -> str:
         days = (chosen - today).days
