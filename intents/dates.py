@@ -12,7 +12,17 @@ from intents.date_resolvers import ANCHORS, TIERS, Rule
 from intents.date_roles import role_of
 from intents.date_tense import Tense, tense_of
 
-__all__ = ["DateFinding", "Tense", "best", "detect_tense", "extract_date", "extract_dates", "find_date", "find_dates"]
+__all__ = [
+    "DateFinding",
+    "Tense",
+    "best",
+    "detect_tense",
+    "extract_date",
+    "extract_dates",
+    "find_date",
+    "find_dates",
+    "read_dates",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -29,11 +39,18 @@ def extract_date(text: str, today: date) -> DateFinding | None:
 
 def extract_dates(text: str, today: date) -> list[DateFinding]:
     """Every date mention in `text` (see `find_dates`); never raises."""
+    return read_dates(text, today)[0]
+
+
+def read_dates(text: str, today: date) -> tuple[list[DateFinding], Tense]:
+    """Every date mention in `text` and the text's tense, normalised once; never raises."""
+    normalized = normalize(text)
+    tense = tense_of(normalized)
     try:
-        return find_dates(text, today)
+        return _find(normalized, tense, today), tense
     except Exception:  # a chat bot must survive any message; reaching this is a bug, so log it loudly
         logger.exception("date extraction failed on %.200r", text)
-        return []
+        return [], tense
 
 
 def find_date(text: str, today: date) -> DateFinding | None:
@@ -54,13 +71,17 @@ def best(findings: list[DateFinding]) -> DateFinding | None:
 def find_dates(text: str, today: date) -> list[DateFinding]:
     """Every date mention in `text` that does not overlap a more specific one, most specific first, each with
     its role; when a tier finds only an error before anything resolved, that error alone."""
+    normalized = normalize(text)
+    return _find(normalized, tense_of(normalized), today)
+
+
+def _find(normalized: str, tense: Tense, today: date) -> list[DateFinding]:
     if isinstance(today, datetime):
         today = today.date()
-    normalized = normalize(text)
     anchors = frozenset(ANCHORS.findall(normalized))
     if not anchors:
         return []  # no pattern can match
-    context = Context(today, tense_of(normalized))
+    context = Context(today, tense)
     found: list[DateFinding] = []
     taken: list[tuple[int, int]] = []
     wanted = sorted({index for char in anchors for index in _RULES_BY_ANCHOR.get(char, ())})

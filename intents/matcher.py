@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -66,6 +67,7 @@ class IntentMatcher:
                 self._postings.setdefault(keyword, []).append((index, weight))
         self._homophones = Homophones(self._canonical)
         self._keyword_sets = [frozenset(rule.keywords) for rule in self._rules]
+        self._neg_priority = [-rule.priority for rule in self._rules]
 
     def vocabulary(self) -> list[str]:
         return sorted(self._canonical)
@@ -140,7 +142,7 @@ class IntentMatcher:
                 terms |= extra
                 scores = self._scores(terms)
         # Negative weights only ever lower a score; ties go to the higher priority, then to the earlier rule.
-        best = sorted((-score, -self._rules[i].priority, i) for i, score in scores.items() if score > 0)[:limit]
+        best = heapq.nsmallest(limit, ((-score, self._neg_priority[i], i) for i, score in scores.items() if score > 0))
         return [
             IntentMatch(self._rules[i].id, -neg, tuple(sorted(terms.intersection(self._keyword_sets[i]))))
             for neg, _, i in best

@@ -10,7 +10,7 @@ from functools import lru_cache
 from bot.catalog.catalog import Catalog
 from bot.core.matching import make_matcher
 from intents.cities import CityExtractor, CityFinding
-from intents.dates import DateFinding, Tense, detect_tense, extract_dates
+from intents.dates import DateFinding, Tense, read_dates
 from intents.dates import best as best_date
 from intents.matcher import IntentMatch
 from intents.normalize import is_meaningful, normalize
@@ -55,7 +55,8 @@ class Understanding:
         text = normalize(raw)
         ranked = tuple(self.matcher.rank(text)) if text else ()
         best = ranked[0] if ranked and ranked[0].score >= self.matcher.threshold else None
-        dates = tuple(extract_dates(text, today)) if text else ()
+        found_dates, tense = read_dates(text, today) if text else ([], "unknown")
+        dates = tuple(found_dates)
         found = best_date(list(dates))
         return Reading(
             raw=raw,
@@ -66,7 +67,7 @@ class Understanding:
             intent=best,
             date=found,
             city=self.cities.extract(text) if text else None,
-            tense=found.tense if found else detect_tense(text),
+            tense=found.tense if found else tense,
             dates=dates,
             person=other_person(text) if text else None,
             own_again=back_to_self(text),
