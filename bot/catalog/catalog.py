@@ -175,6 +175,8 @@ class Catalog:
             channels=tuple(OnlineChannel(c.name, c.how, self.sources[c.source].confidence) for c in channels),
             rule_source_id=rule_source,
             notes=tuple(note for _, layer in reversed(layers) for note in (layer.notes or [])),
+            after_cancel=first("after_cancel") or "reapply",
+            reapply_steps=tuple(first("reapply_steps") or ()),
         )
 
     def _cite(self, fact: Fact) -> Cited:

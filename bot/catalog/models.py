@@ -82,6 +82,12 @@ class Rule(Strict):
 
     grace_days: Fact | None = None
     cancel_after: Fact | None = None
+    # What happens past cancel_after: a new card (reapply, the default), or a new 居住登记 and a wait, after which
+    # the original card is endorsed again (reregister, 河南).
+    after_cancel: Literal["reapply", "reregister"] | None = None
+    # The steps past cancel_after where they differ from the case text (深圳: 12 months of registration and
+    # social insurance before a new application).
+    reapply_steps: list[str] | None = None
     window_before: Fact | None = None
     permit: str | None = None
     office: str | None = None

@@ -44,6 +44,8 @@ class CityRule:
     channels: tuple[OnlineChannel, ...] = ()
     rule_source_id: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
+    after_cancel: Literal["reapply", "reregister"] = "reapply"
+    reapply_steps: tuple[str, ...] = ()
 
     @property
     def grace_days(self) -> int:
