@@ -116,11 +116,13 @@ def test_workdays_follow_the_official_2026_calendar() -> None:
     assert add_workdays(date(2026, 10, 9), 1).exact
 
 
-def test_workdays_fall_back_to_weekends_beyond_the_calendar() -> None:
-    result = add_workdays(date(2026, 12, 31), 1)  # Thu -> Fri 2027-01-01, holidays unknown
-    assert result.day == date(2027, 1, 1)
+def test_workdays_fall_back_to_weekends_and_statutory_holidays_beyond_the_calendar() -> None:
+    result = add_workdays(date(2026, 12, 31), 1)  # Thu -> Fri 2027-01-01 is 元旦, then the weekend
+    assert result.day == date(2027, 1, 4)
     assert not result.exact
-    assert add_workdays(date(2027, 1, 1), 1).day == date(2027, 1, 4)  # Fri -> Mon
+    assert add_workdays(date(2027, 2, 4), 1).day == date(2027, 2, 9)  # 除夕 (02-05) to 初三 (02-08) are off
+    assert not is_workday(date(2027, 10, 3))[0]  # 国庆
+    assert is_workday(date(2027, 10, 4)) == (True, False)  # the bridging days of 2027 are not known yet
 
 
 def test_zero_workdays_is_the_start_day() -> None:

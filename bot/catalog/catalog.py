@@ -56,6 +56,12 @@ PROMPT_FIELDS: dict[str, frozenset[str]] = {
         "confirm_locally": ("sources",),
         "faq_source": ("source",),
         "grace_none": (),
+        "grace_none_national": (),
+        "grace_some_hedged": ("basis", "grace_days"),
+        "basis": ("source", "confidence"),
+        "processing_endorse": (),
+        "deadline_day_off": ("deadline", "last_workday"),
+        "deadline_day_off_approx": ("deadline", "last_workday"),
         "grace_some": ("grace_days",),
         "long_input": (),
         "thanks": (),
@@ -118,6 +124,7 @@ class Catalog:
     cases: dict[Case, CaseText]
     prompts: PromptsFile
     places: PlacesFile
+    reregister: CaseText | None = None  # the reapply text where a rule says to register again (河南)
     _faq_by_id: dict[str, FaqEntry] = field(init=False, repr=False)
     _province_of: dict[str, str] = field(init=False, repr=False)
     _rules_cache: dict[str | None, CityRule] = field(init=False, repr=False, default_factory=dict)

@@ -37,7 +37,19 @@ CASE_FIELDS = frozenset(
         "days_over",
         "grace_phrase",
         "whose",
+        "basis",
+        "cancel_amount",
     }
+)
+CASE_TEXT_FIELDS = (
+    "summary",
+    "summary_hedged",
+    "deadline_line",
+    "deadline_line_hedged",
+    "deadline_line_today",
+    "no_deadline_line",
+    "brief",
+    "brief_no_deadline",
 )
 
 
@@ -130,9 +142,9 @@ def _cross_check(
     for province in rules.provinces:
         if province not in places.provinces():
             raise ContentError(f"{d / 'rules.yaml'}: field provinces.{province}: not a province in places.yaml")
-    for case_id, case in cases.cases.items():
+    for case_id, case in [*cases.cases.items(), ("reregister", cases.reregister)]:
         _check_source(str(d / "cases.yaml"), f"cases.{case_id}.processing.source", case.processing.source, sources)
-        for field in ("summary", "deadline_line", "no_deadline_line", "brief", "brief_no_deadline"):
+        for field in CASE_TEXT_FIELDS:
             text = getattr(case, field)
             if text is not None:
                 _check_template(str(d / "cases.yaml"), f"cases.{case_id}.{field}", text, CASE_FIELDS)
@@ -166,6 +178,7 @@ def load_catalog(directory: Path | None = None) -> Catalog:
         faq=faq.faq,
         rules=rules,
         cases=cases.cases,
+        reregister=cases.reregister,
         prompts=prompts,
         places=places,
     )

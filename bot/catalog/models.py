@@ -121,18 +121,25 @@ class Processing(Strict):
 
 class CaseText(Strict):
     title: str
+    title_no_grace: str | None = None
+    title_hedged: str | None = None
     summary: str
+    summary_hedged: str | None = None
     deadline_line: str
+    deadline_line_hedged: str | None = None
+    deadline_line_today: str | None = None
     no_deadline_line: str | None = None
     brief: str  # one line for a range that spans several cases; placeholders {deadline} {cancel_date}
     brief_no_deadline: str | None = None
     todo: list[str] = Field(min_length=1)
+    todo_hedged: list[str] | None = None
     materials: list[str] = Field(min_length=1)
     processing: Processing
 
 
 class CasesFile(Strict):
     cases: dict[Literal["not_expired", "within_grace", "late_endorse", "reapply"], CaseText]
+    reregister: CaseText
 
 
 class PromptsFile(Strict):

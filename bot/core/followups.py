@@ -7,15 +7,10 @@ from functools import lru_cache
 
 from bot.catalog.catalog import Catalog
 from bot.catalog.models import CityTopic
-from bot.core.render import bullet, fmt_date
-from bot.core.rules import Cited, CityRule
+from bot.core.render import amount, bullet, fmt_date
+from bot.core.rules import CityRule
 from bot.core.verdicts import Case, Verdict, classify
 from bot.core.workdays import is_workday
-
-
-def amount(cited: Cited) -> str:
-    """60天, 6个月."""
-    return f"{cited.value}{'天' if cited.unit == 'days' else '个月'}"
 
 
 class Followups:

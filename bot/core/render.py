@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date
 from functools import lru_cache
 
-from bot.catalog.catalog import Catalog
-from bot.catalog.models import FaqEntry
-from bot.core.rules import CityRule
+from bot.catalog.catalog import CONFIDENCE_LABELS, Catalog
+from bot.catalog.models import CaseText, FaqEntry
+from bot.core.rules import Cited, CityRule
 from bot.core.verdicts import Case, Segment, Verdict, classify
+from bot.core.workdays import is_workday, last_workday_before
 
 WEEKDAYS = "一二三四五六日"
 
@@ -26,62 +27,130 @@ def faq_text(catalog: Catalog, entry: FaqEntry) -> str:
     return f"{entry.answer}\n{catalog.prompt('faq_source', source=catalog.source_label(entry.source))}"
 
 
+HEDGED = frozenset({"low", "medium-low", "unverified"})  # confidences that are never stated as bare facts
+
+
+def amount(cited: Cited) -> str:
+    """60天, 6个月."""
+    return f"{cited.value}{'天' if cited.unit == 'days' else '个月'}"
+
+
 class VerdictRenderer:
-    """Writes the verdict reply. The parts that depend only on the case and the rule are built once."""
+    """Writes the verdict reply. The parts that depend only on the case and the rule are built once.
+
+    The order puts what a user must not miss first (case, countdown, what to do, the sources and the
+    confirm-locally line), then the details (materials, office, channels, processing, local notes), so that a
+    channel that has to cut a long reply never cuts the caution.
+    """
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
-        self._static: dict[tuple[Case, CityRule], tuple[str, str]] = {}
+        self._static: dict[tuple[Case, CityRule], tuple[str, str, str]] = {}
+
+    def case_text(self, case_id: Case, rule: CityRule) -> CaseText:
+        """The case's text, or the re-registration text past the cancellation point where the rule says so."""
+        if case_id == "reapply" and rule.after_cancel == "reregister" and self.catalog.reregister is not None:
+            return self.catalog.reregister
+        return self.catalog.cases[case_id]
 
     def render(self, verdict: Verdict, rule: CityRule, city_label: str, whose: str = "您") -> str:
-        catalog, case = self.catalog, self.catalog.cases[verdict.case]
-        grace_phrase = (
-            catalog.prompt("grace_some", grace_days=verdict.grace_days)
-            if verdict.grace_days
-            else catalog.prompt("grace_none")
-        )
+        catalog = self.catalog
+        case = self.case_text(verdict.case, rule)
+        deciding = deciding_figure(verdict, rule)
+        hedged = deciding is not None and deciding.confidence in HEDGED
         fields = {
             "city": city_label,
             "expiry": fmt_date(verdict.expiry),
             "deadline": fmt_date(verdict.deadline) if verdict.deadline else "",
             "days_left": verdict.days_left if verdict.days_left is not None else "",
             "grace_days": verdict.grace_days,
-            "grace_phrase": grace_phrase,
+            "grace_phrase": self._grace_phrase(rule),
             "cancel_date": fmt_date(verdict.cancel_date) if verdict.cancel_date else "",
+            "cancel_amount": amount(rule.cancel_after) if rule.cancel_after else "",
             "window_start": fmt_date(verdict.window_start),
             "days_over": verdict.days_over,
             "whose": whose,
+            "basis": self.basis(deciding) if deciding else "",
         }
-        deadline_line = case.deadline_line if verdict.deadline else (case.no_deadline_line or case.deadline_line)
-        exact = verdict.collect_from.exact and verdict.collect_to.exact
-        middle, tail = self._static_parts(verdict.case, rule)
-        return "\n".join(
-            [
-                catalog.prompt("verdict_header", city=city_label, title=case.title),
-                case.summary.format(**fields),
-                deadline_line.format(**fields),
-                catalog.prompt("section_todo"),
-                bullet([line.format(**fields) for line in case.todo]),
-                middle,
-                catalog.prompt(
-                    "collect_exact" if exact else "collect_approx",
-                    apply_from=fmt_date(verdict.apply_from),
-                    collect_from=fmt_date(verdict.collect_from.day),
-                    collect_to=fmt_date(verdict.collect_to.day),
-                ),
-                tail,
-            ]
+        title = (case.title_hedged if hedged else None) or (
+            case.title_no_grace if verdict.case == "late_endorse" and not rule.grace_days else None
+        )
+        summary = (case.summary_hedged if hedged else None) or case.summary
+        todo = (case.todo_hedged if hedged else None) or (
+            list(rule.reapply_steps) if verdict.case == "reapply" and rule.reapply_steps else case.todo
+        )
+        details, sources, notes = self._static_parts(verdict.case, rule)
+        lines = [
+            catalog.prompt("verdict_header", city=city_label, title=title or case.title),
+            summary.format(**fields),
+            self._deadline_line(verdict, case, hedged).format(**fields),
+            *self._day_off(verdict),
+            catalog.prompt("section_todo"),
+            bullet([line.format(**fields) for line in todo]),
+            sources,
+            details,
+            self._processing(verdict),
+        ]
+        return "\n".join([*lines, notes] if notes else lines)
+
+    def basis(self, cited: Cited) -> str:
+        """据《…》（可信度：低）."""
+        return self.catalog.prompt(
+            "basis", source=cited.source_title, confidence=CONFIDENCE_LABELS.get(cited.confidence, cited.confidence)
         )
 
-    def _static_parts(self, case_id: Case, rule: CityRule) -> tuple[str, str]:
-        """(materials, office, channels and the processing heading; local notes and sources)."""
+    def _grace_phrase(self, rule: CityRule) -> str:
+        catalog = self.catalog
+        if not rule.grace_days:
+            return catalog.prompt("grace_none" if rule.level != "national" else "grace_none_national")
+        if rule.grace.confidence in HEDGED:
+            return catalog.prompt("grace_some_hedged", basis=self.basis(rule.grace), grace_days=rule.grace_days)
+        return catalog.prompt("grace_some", grace_days=rule.grace_days)
+
+    @staticmethod
+    def _deadline_line(verdict: Verdict, case: CaseText, hedged: bool) -> str:
+        if verdict.deadline is not None and verdict.days_left == 0 and case.deadline_line_today:
+            return case.deadline_line_today  # the last day still counts: 「今天是最后一天」, not 「还剩 0 天」
+        if hedged and case.deadline_line_hedged:
+            return case.deadline_line_hedged
+        if verdict.deadline is None:
+            return case.no_deadline_line or case.deadline_line
+        return case.deadline_line
+
+    def _day_off(self, verdict: Verdict) -> list[str]:
+        """A deadline on a weekend or holiday: the last working day before it, when there is one from today."""
+        deadline = verdict.deadline
+        if deadline is None or deadline < verdict.today:
+            return []
+        works, known = is_workday(deadline)
+        if works:
+            return []
+        last = last_workday_before(deadline)
+        if last < verdict.today:
+            return []
+        key = "deadline_day_off" if known else "deadline_day_off_approx"
+        return [self.catalog.prompt(key, deadline=fmt_date(deadline), last_workday=fmt_date(last))]
+
+    def _processing(self, verdict: Verdict) -> str:
+        if verdict.case != "reapply":
+            return self.catalog.prompt("processing_endorse")
+        exact = verdict.collect_from.exact and verdict.collect_to.exact
+        return self.catalog.prompt(
+            "collect_exact" if exact else "collect_approx",
+            apply_from=fmt_date(verdict.apply_from),
+            collect_from=fmt_date(verdict.collect_from.day),
+            collect_to=fmt_date(verdict.collect_to.day),
+        )
+
+    def _static_parts(self, case_id: Case, rule: CityRule) -> tuple[str, str, str]:
+        """(materials, office, channels and the processing heading; the sources line; local notes)."""
         key = (case_id, rule)
         cached = self._static.get(key)
         if cached is not None:
             return cached
-        catalog, case = self.catalog, self.catalog.cases[case_id]
+        catalog, case = self.catalog, self.case_text(case_id, rule)
         channels = [f"{c.name}：{c.how}" for c in rule.channels] or [catalog.prompt("no_channels")]
-        middle = [
+        details = [
             catalog.prompt("section_materials"),
             bullet(case.materials),
             catalog.prompt("section_office"),
@@ -90,15 +159,28 @@ class VerdictRenderer:
             bullet(channels),
             catalog.prompt("section_processing"),
         ]
-        sources = [rule.grace.source_id]
+        ids = [rule.grace.source_id]
         if rule.cancel_after and case_id in ("late_endorse", "reapply"):
-            sources.append(rule.cancel_after.source_id)
-        sources.append(rule.rule_source_id)
-        tail = [catalog.prompt("section_notes"), bullet(list(rule.notes))] if rule.notes else []
-        labels = "；".join(catalog.source_label(source_id) for source_id in dict.fromkeys(sources))
-        tail.append(catalog.prompt("confirm_locally", sources=labels))
-        cached = self._static[key] = ("\n".join(middle), "\n".join(tail))
+            ids.append(rule.cancel_after.source_id)
+        ids.append(rule.rule_source_id)
+        labels = "；".join(catalog.source_label(source_id) for source_id in dict.fromkeys(ids))
+        notes = "\n".join([catalog.prompt("section_notes"), bullet(list(rule.notes))]) if rule.notes else ""
+        cached = (
+            "\n".join(details),
+            catalog.prompt("confirm_locally", sources=labels),
+            notes,
+        )
+        self._static[key] = cached
         return cached
+
+
+def deciding_figure(verdict: Verdict, rule: CityRule) -> Cited | None:
+    """The rule figure that decides the case (and its deadline): the grace period or the cancellation point."""
+    if verdict.case == "within_grace":
+        return rule.grace
+    if verdict.case in ("late_endorse", "reapply") and verdict.cancel_date is not None:
+        return rule.cancel_after
+    return None
 
 
 def fmt_short(day: date, today: date) -> str:
