@@ -83,3 +83,14 @@ async def test_processing_says_most_endorsements_are_done_on_the_spot(engine: En
 async def test_materials_need_one_kind_of_proof(engine: Engine) -> None:
     reply = await ask(engine, "我在杭州，签注2026年9月1日到期，已经过期了")
     assert "有一类即可" in reply
+
+
+def test_the_day_before_reminder_counts_the_deadline_day() -> None:
+    from pathlib import Path
+
+    import yaml
+
+    texts = yaml.safe_load((Path(__file__).parent.parent / "content" / "telegram.yaml").read_text(encoding="utf-8"))
+    day_before = texts["reminders"]["day_before"]
+    assert "明天之前" not in day_before
+    assert "最晚明天" in day_before
