@@ -94,3 +94,16 @@ def test_the_day_before_reminder_counts_the_deadline_day() -> None:
     day_before = texts["reminders"]["day_before"]
     assert "明天之前" not in day_before
     assert "最晚明天" in day_before
+
+
+async def test_city_answers_and_plans_hedge_too(engine: Engine) -> None:
+    cancel = await ask(engine, "北京过期多久会注销")
+    assert "可能会被注销" in cancel
+    assert "可信度：低" in cancel.split("\n")[0]
+    grace = await ask(engine, "上海过期以后多少天内补签不算断")
+    assert "可能有60天宽限期" in grace
+    clock = FixedClock.on(date(2026, 11, 26))
+    conversation = engine.with_store(MemoryStore(clock), clock)
+    await conversation.handle(Message("test", "plan", "我在上海，签注10月20日过期了"))
+    plan = await conversation.handle(Message("test", "plan", "我明天去来得及吗"))
+    assert "可能还在宽限期内" in plan[0].text

@@ -50,6 +50,7 @@ CASE_TEXT_FIELDS = (
     "no_deadline_line",
     "brief",
     "brief_no_deadline",
+    "brief_hedged",
 )
 
 

@@ -131,6 +131,7 @@ class CaseText(Strict):
     no_deadline_line: str | None = None
     brief: str  # one line for a range that spans several cases; placeholders {deadline} {cancel_date}
     brief_no_deadline: str | None = None
+    brief_hedged: str | None = None
     todo: list[str] = Field(min_length=1)
     todo_hedged: list[str] | None = None
     materials: list[str] = Field(min_length=1)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 from functools import lru_cache
 
-from bot.catalog.catalog import Catalog
+from bot.catalog.catalog import CONFIDENCE_LABELS, Catalog
 from bot.catalog.models import CityTopic
-from bot.core.render import amount, bullet, fmt_date
-from bot.core.rules import CityRule
+from bot.core.render import HEDGED, amount, bullet, fmt_date
+from bot.core.rules import Cited, CityRule
 from bot.core.verdicts import Case, Verdict, classify
 from bot.core.workdays import is_workday
 
@@ -42,11 +42,17 @@ class Followups:
             return [self.p("topic_materials", city=city, title=case.title), bullet(case.materials)]
         if topic == "grace":
             if rule.grace_days:
+                if rule.grace.confidence in HEDGED:
+                    basis = self._basis(rule.grace)
+                    return [self.p("topic_grace_some_hedged", city=city, grace_days=rule.grace_days, basis=basis)]
                 return [self.p("topic_grace_some", city=city, grace_days=rule.grace_days)]
             local = rule.level != "national"
             return [self.p("topic_grace_none_local" if local else "topic_grace_none_national", city=city)]
         if topic == "cancel":
             if rule.cancel_after:
+                if rule.cancel_after.confidence in HEDGED:
+                    basis = self._basis(rule.cancel_after)
+                    return [self.p("topic_cancel_hedged", city=city, amount=amount(rule.cancel_after), basis=basis)]
                 return [self.p("topic_cancel", city=city, amount=amount(rule.cancel_after))]
             return [self.p("topic_cancel_none", city=city)]
         if topic == "window":
@@ -54,6 +60,10 @@ class Followups:
         if topic == "processing":
             return [self.p("topic_processing", city=city)]
         return [self.p("topic_office", city=city, office=rule.office)]  # office and hours
+
+    def _basis(self, cited: Cited) -> str:
+        label = CONFIDENCE_LABELS.get(cited.confidence, cited.confidence)
+        return self.p("basis", source=cited.source_title, confidence=label)
 
     def _sources(self, rule: CityRule, topic: CityTopic | None = None) -> str:
         ids = [rule.grace.source_id]
@@ -97,7 +107,7 @@ class Followups:
         if case == "not_expired":
             key = "plan_too_early" if day < verdict.window_start else "plan_ok"
         elif case == "within_grace":
-            key = "plan_grace"
+            key = "plan_grace_hedged" if rule.grace.confidence in HEDGED else "plan_grace"
         elif case == "late_endorse":
             key = "plan_late_cancel" if deadline else "plan_late"
             if not rule.grace_days:  # no grace period here: say that it has lapsed, not that a grace ended

@@ -200,6 +200,9 @@ def render_split(catalog: Catalog, parts: list[Segment], rule: CityRule, label: 
         _, _, cancel = classify(part.last, rule, today)
         case = catalog.cases[part.case]
         text = case.brief if deadline or not case.brief_no_deadline else case.brief_no_deadline
+        deciding = rule.grace if part.case == "within_grace" else rule.cancel_after if deadline else None
+        if deciding is not None and deciding.confidence in HEDGED and case.brief_hedged:
+            text = case.brief_hedged
         brief = text.format(
             deadline=fmt_date(deadline) if deadline else "", cancel_date=fmt_date(cancel) if cancel else ""
         )
