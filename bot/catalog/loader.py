@@ -6,6 +6,7 @@ import os
 import string
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -15,7 +16,9 @@ from bot.catalog.models import (
     CasesFile,
     FaqFile,
     IntentsFile,
+    NationalRule,
     PromptsFile,
+    Rule,
     RulesFile,
     SourcesFile,
 )
@@ -52,6 +55,17 @@ CASE_TEXT_FIELDS = (
     "brief_no_deadline",
     "brief_hedged",
 )
+
+
+# Confidences whose figures are never stated as bare facts: such a figure needs a conditional note (rules.yaml header).
+HEDGED_CONFIDENCES = frozenset({"low", "medium-low", "unverified"})
+# A conditional note says so in one of these words (「据……，可能……」, 「按……推定」, 「原文未核实」).
+CONDITIONAL_WORDS = ("可能", "如果", "推定", "未核实")
+# Rule notes are printed last, after the calculation: a note that points at other text reads wrong there.
+POINTING_WORDS = ("以下", "下面", "下列", "如下", "上面", "上述")
+# Domains a source may not cite (content-audit A.21: the only 成都 source was on one of them).
+SPAM_DOMAINS = frozenset({"yayubj.com"})
+FIGURES = ("grace_days", "cancel_after", "window_before")
 
 
 def default_content_dir() -> Path:
@@ -102,6 +116,43 @@ def _check_source(file: str, field: str, source: str, sources: SourcesFile) -> N
         raise ContentError(f"{file}: field {field}: unknown source {source!r} (define it in sources.yaml)")
 
 
+def _check_sources(file: str, sources: SourcesFile) -> None:
+    """see_also names other sources; no source cites a spam domain."""
+    for source_id, source in sources.sources.items():
+        for other in source.see_also:
+            if other not in sources.sources or other == source_id:
+                raise ContentError(f"{file}: field sources.{source_id}.see_also: unknown source {other!r}")
+        if source.url is not None:
+            host = (urlsplit(source.url).hostname or "").lower()
+            if any(host == bad or host.endswith("." + bad) for bad in SPAM_DOMAINS):
+                raise ContentError(f"{file}: field sources.{source_id}.url: {host} is a spam domain; cite another page")
+
+
+def _check_rule(file: str, where: str, rule: Rule | NationalRule, sources: SourcesFile) -> None:
+    """Figures from unsure sources carry a conditional note; notes stand on their own; steps are valid templates."""
+    for fact_name in FIGURES:
+        fact = getattr(rule, fact_name, None)
+        if fact is None:
+            continue
+        field = f"{where}.{fact_name}"
+        _check_source(file, f"{field}.source", fact.source, sources)
+        confidence = sources.sources[fact.source].confidence
+        if confidence in HEDGED_CONFIDENCES and not any(word in (fact.note or "") for word in CONDITIONAL_WORDS):
+            raise ContentError(
+                f"{file}: field {field}.note: the source {fact.source!r} has confidence {confidence}, so this figure "
+                f"needs a note worded conditionally (with one of {'、'.join(CONDITIONAL_WORDS)})"
+            )
+    for n, note in enumerate(rule.notes or []):
+        pointing = [word for word in POINTING_WORDS if word in note]
+        if pointing:
+            raise ContentError(
+                f"{file}: field {where}.notes.{n}: says {pointing[0]!r}, but notes are printed last; "
+                "word it so that it stands on its own"
+            )
+    for n, step in enumerate(getattr(rule, "reapply_steps", None) or []):
+        _check_template(file, f"{where}.reapply_steps.{n}", step, CASE_FIELDS)
+
+
 def _cross_check(
     d: Path,
     sources: SourcesFile,
@@ -123,15 +174,14 @@ def _cross_check(
         for keyword in keywords:
             if keyword in variants:
                 raise ContentError(f"{d}/{where}.keywords.{keyword}: is a synonym of {variants[keyword]!r}; use that")
+    _check_sources(str(d / "sources.yaml"), sources)
     for e in faq.faq:
         _check_source(str(d / "faq.yaml"), f"faq.{e.id}.source", e.source, sources)
-    rule_items = [("national", rules.national)] + [(f"provinces.{k}", v) for k, v in rules.provinces.items()]
+    rule_items: list[tuple[str, Rule | NationalRule]] = [("national", rules.national)]
+    rule_items += [(f"provinces.{k}", v) for k, v in rules.provinces.items()]
     rule_items += [(f"cities.{k}", v) for k, v in rules.cities.items()]
     for where, rule in rule_items:
-        for fact_name in ("grace_days", "cancel_after", "window_before"):
-            fact = getattr(rule, fact_name, None)
-            if fact is not None:
-                _check_source(str(d / "rules.yaml"), f"{where}.{fact_name}.source", fact.source, sources)
+        _check_rule(str(d / "rules.yaml"), where, rule, sources)
         for n, channel in enumerate(rule.channels or []):
             _check_source(str(d / "rules.yaml"), f"{where}.channels.{n}.source", channel.source, sources)
         if rule.rule_source is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,9 +15,16 @@ class Strict(BaseModel):
 
 
 class Source(Strict):
-    title: str
+    """Where a figure or an answer comes from. publisher, title, accessed and confidence are required: a
+    maintainer must be able to tell who said it, where, how sure we are and when somebody last read it."""
+
+    title: str = Field(min_length=1)
+    publisher: str = Field(min_length=1)  # who published the page or text read (本地宝, 国务院, a content farm...)
     url: str | None = None
+    accessed: date  # the day the page or text was last read and checked, YYYY-MM-DD
     confidence: Confidence
+    # Other pages that report the same rule or add detail to it; listed beside this source in the content report.
+    see_also: tuple[str, ...] = ()
     note: str | None = None
 
 
