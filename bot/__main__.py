@@ -48,6 +48,9 @@ def parser() -> argparse.ArgumentParser:
     content = p.add_subparsers(dest="content_command", required=True)
     check = content.add_parser("check", help="validate content/*.yaml")
     check.add_argument("dir", nargs="?", type=Path, help="content folder (default: the bundled one)")
+    report = content.add_parser("report", help="print the rules, their sources and when each was checked (Markdown)")
+    report.add_argument("dir", nargs="?", type=Path, help="content folder (default: the bundled one)")
+    report.add_argument("--output", type=Path, help="write the table to this file instead of stdout")
 
     p = sub.add_parser("replay", help="replay a JSON-lines transcript; one JSON line out per line in")
     p.add_argument("file", nargs="?", type=Path, help="transcript file (default: stdin)")
@@ -100,7 +103,25 @@ def content_check(directory: Path | None) -> int:
     return 0
 
 
+def content_report(directory: Path | None, output: Path | None) -> int:
+    """The rule table (docs/content-report.md is its generated copy), on stdout or into `output`."""
+    from bot.catalog.report import render_report
+
+    try:
+        text = render_report(load_catalog(directory or default_content_dir()))
+    except ContentError as exc:
+        print(f"content error: {exc}", file=sys.stderr)
+        return 1
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+    return 0
+
+
 async def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "content" and args.content_command == "report":
+        return content_report(args.dir, args.output)
     if args.command == "content":
         return content_check(args.dir)
     if args.command == "wechat":
