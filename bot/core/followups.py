@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 from functools import lru_cache
 
-from bot.catalog.catalog import CONFIDENCE_LABELS, Catalog
+from bot.catalog.catalog import Catalog
 from bot.catalog.models import CityTopic
-from bot.core.render import HEDGED, amount, bullet, fmt_date
+from bot.core.render import HEDGED, amount, basis_text, bullet, fmt_date
 from bot.core.rules import Cited, CityRule
 from bot.core.verdicts import Case, Verdict, classify
 from bot.core.workdays import is_workday
@@ -62,8 +62,7 @@ class Followups:
         return [self.p("topic_office", city=city, office=rule.office)]  # office and hours
 
     def _basis(self, cited: Cited) -> str:
-        label = CONFIDENCE_LABELS.get(cited.confidence, cited.confidence)
-        return self.p("basis", source=cited.source_title, confidence=label)
+        return basis_text(self.catalog, cited)
 
     def _sources(self, rule: CityRule, topic: CityTopic | None = None) -> str:
         ids = [rule.grace.source_id]

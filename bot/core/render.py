@@ -94,10 +94,9 @@ class VerdictRenderer:
         return "\n".join([*lines, notes] if notes else lines)
 
     def basis(self, cited: Cited) -> str:
-        """据《…》（可信度：低）."""
-        return self.catalog.prompt(
-            "basis", source=cited.source_title, confidence=CONFIDENCE_LABELS.get(cited.confidence, cited.confidence)
-        )
+        """据转述上海规定的二手页面（可信度：中低）: the source's title up to its first gloss (the whole title is in
+        the sources line below)."""
+        return basis_text(self.catalog, cited)
 
     def _grace_phrase(self, rule: CityRule) -> str:
         catalog = self.catalog
@@ -172,6 +171,13 @@ class VerdictRenderer:
         )
         self._static[key] = cached
         return cached
+
+
+def basis_text(catalog: Catalog, cited: Cited) -> str:
+    title = cited.source_title
+    cut = min((i for i in (title.find("："), title.find("（")) if i >= 4), default=len(title))
+    label = CONFIDENCE_LABELS.get(cited.confidence, cited.confidence)
+    return catalog.prompt("basis", source=title[:cut], confidence=label)
 
 
 def deciding_figure(verdict: Verdict, rule: CityRule) -> Cited | None:
