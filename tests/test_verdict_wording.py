@@ -107,3 +107,19 @@ async def test_city_answers_and_plans_hedge_too(engine: Engine) -> None:
     await conversation.handle(Message("test", "plan", "我在上海，签注10月20日过期了"))
     plan = await conversation.handle(Message("test", "plan", "我明天去来得及吗"))
     assert "可能还在宽限期内" in plan[0].text
+
+
+async def test_henan_re_registers_and_endorses_the_original_card(engine: Engine) -> None:
+    reply = await ask(engine, "我在郑州，签注2026年3月1日到期，已经过期了")
+    assert reply.startswith("【郑州｜已超过补办期限：要先重新登记】")
+    assert "不用换新证" in reply
+    assert "已被注销" not in reply
+    assert "重新申领一张" not in reply
+
+
+async def test_shenzhen_reapplication_needs_registration_and_social_insurance(engine: Engine) -> None:
+    reply = await ask(engine, "我在深圳，签注2024年10月1日到期，已经过期了")
+    assert "12个月" in reply
+    assert "18个月" in reply
+    assert "社保" in reply
+    assert "再等满半年" not in reply

@@ -60,6 +60,7 @@ PROMPT_FIELDS: dict[str, frozenset[str]] = {
         "grace_some_hedged": ("basis", "grace_days"),
         "basis": ("source", "confidence"),
         "processing_endorse": (),
+        "collect_reapply_local": (),
         "deadline_day_off": ("deadline", "last_workday"),
         "deadline_day_off_approx": ("deadline", "last_workday"),
         "grace_some": ("grace_days",),

@@ -89,7 +89,7 @@ class VerdictRenderer:
             bullet([line.format(**fields) for line in todo]),
             sources,
             details,
-            self._processing(verdict),
+            self._processing(verdict, rule),
         ]
         return "\n".join([*lines, notes] if notes else lines)
 
@@ -130,9 +130,11 @@ class VerdictRenderer:
         key = "deadline_day_off" if known else "deadline_day_off_approx"
         return [self.catalog.prompt(key, deadline=fmt_date(deadline), last_workday=fmt_date(last))]
 
-    def _processing(self, verdict: Verdict) -> str:
+    def _processing(self, verdict: Verdict, rule: CityRule) -> str:
         if verdict.case != "reapply":
             return self.catalog.prompt("processing_endorse")
+        if rule.reapply_steps:  # the wait before applying is the place's own (深圳: 12 months), not half a year
+            return self.catalog.prompt("collect_reapply_local")
         exact = verdict.collect_from.exact and verdict.collect_to.exact
         return self.catalog.prompt(
             "collect_exact" if exact else "collect_approx",
