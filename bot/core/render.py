@@ -131,7 +131,7 @@ class VerdictRenderer:
         return [self.catalog.prompt(key, deadline=fmt_date(deadline), last_workday=fmt_date(last))]
 
     def _processing(self, verdict: Verdict, rule: CityRule) -> str:
-        if verdict.case != "reapply":
+        if verdict.case != "reapply" or rule.after_cancel == "reregister":  # 河南: the same card, endorsed again
             return self.catalog.prompt("processing_endorse")
         if rule.reapply_steps:  # the wait before applying is the place's own (深圳: 12 months), not half a year
             return self.catalog.prompt("collect_reapply_local")
