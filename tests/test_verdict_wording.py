@@ -123,3 +123,25 @@ async def test_shenzhen_reapplication_needs_registration_and_social_insurance(en
     assert "18个月" in reply
     assert "社保" in reply
     assert "再等满半年" not in reply
+
+
+async def test_proxies_are_not_only_for_minors_and_the_elderly(engine: Engine) -> None:
+    reply = await ask(engine, "签注能让别人代办吗")
+    assert "代办" in reply
+    assert "只有未成年人" not in reply
+    assert "其他人一般要本人办" not in reply
+
+
+async def test_shanghai_auto_endorsement_does_not_say_wait_for_the_expiry(engine: Engine) -> None:
+    reply = await ask(engine, "我在上海，签注12月20号到期，还没过期")
+    assert "到期仍未收到短信" not in reply
+    assert "30天" in reply or "30日" in reply
+
+
+async def test_passports_are_not_affected_and_fees_are_local(engine: Engine) -> None:
+    passport = await ask(engine, "签注过期了影响办护照吗")
+    assert "全国通办" in passport or "不受" in passport or "不影响" in passport
+    fee = await ask(engine, "居住证丢了补办要钱吗")
+    assert "当地" in fee or "各地" in fee
+    hangzhou = await ask(engine, "我在杭州，签注2026年9月1日到期，已经过期了")
+    assert "按时签注一般免费" not in hangzhou
