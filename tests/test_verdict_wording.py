@@ -145,3 +145,19 @@ async def test_passports_are_not_affected_and_fees_are_local(engine: Engine) -> 
     assert "当地" in fee or "各地" in fee
     hangzhou = await ask(engine, "我在杭州，签注2026年9月1日到期，已经过期了")
     assert "按时签注一般免费" not in hangzhou
+
+
+async def test_wechat_never_cuts_the_caution(engine: Engine) -> None:
+    """Content audit A.20: the confirm-locally line comes before the details, so the 2048-byte cut spares it."""
+    from bot.channels.wechat.replies import render
+    from bot.channels.wechat.texts import MAX_TEXT_BYTES, load_texts
+
+    texts = load_texts()
+    clock = FixedClock.on(date(2026, 11, 26))
+    for city in engine.catalog.rules.cities:
+        for expiry in ("2026年12月20日到期", "2026年11月20日到期，已经过期了", "2025年1月1日到期，已经过期了"):
+            fresh = engine.with_store(MemoryStore(clock), clock)
+            replies = await fresh.handle(Message("wechat", "fit", f"我在{city}，签注{expiry}"))
+            passive = render(replies, texts)
+            assert len(passive.encode()) <= MAX_TEXT_BYTES
+            assert "办理前请向当地派出所或社区服务中心确认" in passive, (city, expiry)
