@@ -16,6 +16,7 @@ from bot.catalog.loader import default_content_dir, load_catalog
 from bot.cli.chat import ask, chat
 from bot.cli.replay import replay
 from bot.cli.runtime import catalog_or_exit, running
+from bot.cli.stats_cmd import since_days
 from bot.core.clock import Clock, FixedClock, SystemClock
 from bot.core.errors import ContentError
 from bot.settings import Settings
@@ -56,6 +57,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("file", nargs="?", type=Path, help="transcript file (default: stdin)")
     p.add_argument("--today", type=_day, required=True, help="the date to compute with, YYYY-MM-DD")
     p.add_argument("--db", help="SQLite file (default: in memory, nothing kept)")
+
+    p = sub.add_parser("stats", help="what users asked that the content did not answer, FAQ hits, fallbacks")
+    p.add_argument("--since", type=since_days, default=7, metavar="Nd", help="the last N days, today included (7d)")
+    p.add_argument("--db", help="SQLite file (default: $QIANZHU_DB)")
+    p.add_argument("--markdown", action="store_true", help="print Markdown instead of plain text")
+    p.add_argument("--today", type=_day, help="pretend today is YYYY-MM-DD (Asia/Shanghai)")
 
     p = sub.add_parser("telegram", help="run the Telegram bot with long polling (TELEGRAM_BOT_TOKEN)")
     p.add_argument("--db", help="SQLite file (default: $QIANZHU_DB)")
@@ -132,6 +139,10 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         from bot.cli.telegram_cmd import set_webhook
 
         return await set_webhook(settings, args.url)
+    if args.command == "stats":
+        from bot.cli.stats_cmd import stats
+
+        return await stats(settings, args.db or settings.db, _clock(args.today), args.since, args.markdown, sys.stdout)
     catalog = catalog_or_exit(settings.content_dir)
     clock = _clock(getattr(args, "today", None))
     if args.command == "telegram":

@@ -33,6 +33,19 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
         raise ValueError(f"{name} must be a number, got {raw!r}") from exc
 
 
+_YES = frozenset({"1", "true", "yes", "on"})
+_NO = frozenset({"0", "false", "no", "off"})
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in _YES or raw in _NO:
+        return raw in _YES
+    raise ValueError(f"{name} must be 1 or 0 (true/false, yes/no, on/off), got {raw!r}")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting; secrets are SecretStr, so printing the settings never shows them."""
@@ -52,6 +65,7 @@ class Settings:
     wechat_api_base_url: str = WECHAT_API
     wechat_reply_timeout: float = 4.0
     wechat_timestamp_window: float = 300.0
+    record_unmatched: bool = True  # count turns and keep unanswered questions, masked, for 90 days (`qianzhu stats`)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -73,4 +87,5 @@ class Settings:
             wechat_api_base_url=(env.get("WECHAT_API_BASE_URL") or WECHAT_API).rstrip("/"),
             wechat_reply_timeout=_number(env, "WECHAT_REPLY_TIMEOUT", 4.0),
             wechat_timestamp_window=_number(env, "WECHAT_TIMESTAMP_WINDOW", 300.0),
+            record_unmatched=_flag(env, "QIANZHU_RECORD_UNMATCHED", True),
         )

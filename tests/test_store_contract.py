@@ -15,6 +15,7 @@ from bot.core.errors import StoreError
 from bot.store.base import SESSION_TTL, Store
 from bot.store.memory import MemoryStore
 from bot.store.sqlite import SqliteStore
+from bot.store.traffic import RETENTION_DAYS, Asked, AskedCount, TrafficStore
 
 T0 = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
 
@@ -137,3 +138,66 @@ async def test_use_after_close_raises_store_error(store: Store) -> None:
         await store.load("k")
     with pytest.raises(StoreError, match="closed"):
         await store.save("k", "{}")
+
+
+# -- traffic records (bot.store.traffic): every store keeps them, the same way --------------------------------
+
+
+def traffic_of(store: Store) -> TrafficStore:
+    assert isinstance(store, TrafficStore), f"{type(store).__name__} keeps no traffic records"
+    return store
+
+
+async def test_traffic_counts_turns_per_day_and_intent(store: Store, clock: FixedClock) -> None:
+    traffic, today = traffic_of(store), clock.today()
+    yesterday = today - timedelta(days=1)
+    for day, intent in [(today, "faq.fee"), (today, "faq.fee"), (today, "slot"), (yesterday, "faq.fee")]:
+        traffic.count_turn(day, intent)
+    await traffic.flush_traffic()
+    assert dict((await traffic.traffic(yesterday)).turns) == {
+        (today, "faq.fee"): 2,
+        (today, "slot"): 1,
+        (yesterday, "faq.fee"): 1,
+    }
+    assert set((await traffic.traffic(today)).turns) == {(today, "faq.fee"), (today, "slot")}  # since: inclusive
+
+
+async def test_traffic_sums_a_question_per_day_and_keeps_its_latest_match(store: Store, clock: FixedClock) -> None:
+    traffic, today = traffic_of(store), clock.today()
+    traffic.count_turn(today, "fallback", Asked("[地名]的房价0年会涨吗", "fallback", "faq.fee", 1.0))
+    await traffic.flush_traffic()
+    traffic.count_turn(today, "fallback", Asked("[地名]的房价0年会涨吗", "fallback", "faq.fee", 1.5))
+    traffic.count_turn(today, "faq.fee", Asked("办签注要交钱吗", "faq.fee", "faq.fee", 2.0))
+    found = await traffic.traffic(today)  # counts not flushed yet are included
+    assert sorted(found.asked, key=lambda r: r.asked.text) == [
+        AskedCount(today, Asked("[地名]的房价0年会涨吗", "fallback", "faq.fee", 1.5), 2),
+        AskedCount(today, Asked("办签注要交钱吗", "faq.fee", "faq.fee", 2.0), 1),
+    ]
+    assert dict(found.turns) == {(today, "fallback"): 2, (today, "faq.fee"): 1}
+
+
+async def test_traffic_question_without_a_match_round_trips(store: Store, clock: FixedClock) -> None:
+    traffic, today = traffic_of(store), clock.today()
+    traffic.count_turn(today, "fallback", Asked("给我讲个笑话", "fallback"))
+    assert list((await traffic.traffic(today)).asked) == [AskedCount(today, Asked("给我讲个笑话", "fallback"), 1)]
+
+
+async def test_traffic_is_kept_90_days(store: Store, clock: FixedClock) -> None:
+    traffic, first = traffic_of(store), clock.today()
+    traffic.count_turn(first, "fallback", Asked("股票明天会涨吗", "fallback"))
+    await traffic.flush_traffic()
+    clock.current = T0 + timedelta(days=RETENTION_DAYS - 1)
+    await store.save("k", "{}")  # a save purges what is due (hourly)
+    kept = await traffic.traffic(first)
+    assert dict(kept.turns) == {(first, "fallback"): 1}
+    assert len(kept.asked) == 1
+    clock.current = T0 + timedelta(days=RETENTION_DAYS)
+    await store.save("k", "{}")
+    gone = await traffic.traffic(first)
+    assert dict(gone.turns) == {}
+    assert list(gone.asked) == []
+
+
+async def test_traffic_counts_are_written_before_close(store: Store, clock: FixedClock) -> None:
+    traffic_of(store).count_turn(clock.today(), "fallback", Asked("给我讲个笑话", "fallback"))
+    await store.close()  # must not fail, nor leave a timer behind

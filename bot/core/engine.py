@@ -13,6 +13,7 @@ from bot.core.dialog import Dialog, Turn
 from bot.core.keys import conversation_key
 from bot.core.messages import Message, Reply
 from bot.core.session import Session
+from bot.core.traffic import TurnRecorder
 from bot.core.understanding import Understanding
 from bot.store.base import Store
 
@@ -32,6 +33,7 @@ class Engine:
         key_salt: str = "",
         dialog: Dialog | None = None,
         observer: Observer | None = None,
+        record_unmatched: bool = True,
     ) -> None:
         self.catalog = catalog
         self.store = store
@@ -39,10 +41,12 @@ class Engine:
         self.dialog = dialog or Dialog(catalog, Understanding(catalog))
         self.observer = observer
         self._salt = key_salt
+        self.record_unmatched = record_unmatched  # QIANZHU_RECORD_UNMATCHED: turns counted, unanswered questions kept
+        self.recorder = TurnRecorder.for_store(store, self.dialog.understanding) if record_unmatched else None
 
     def with_store(self, store: Store, clock: Clock, observer: Observer | None = None) -> Engine:
         """Another engine on the same (expensive to build) understanding, with its own store and clock."""
-        return Engine(self.catalog, store, clock, self._salt, self.dialog, observer)
+        return Engine(self.catalog, store, clock, self._salt, self.dialog, observer, self.record_unmatched)
 
     def key(self, channel: str, user_id: str) -> str:
         """The pseudonymous key under which a user's state is stored."""
@@ -66,8 +70,11 @@ class Engine:
                 before = await self.store.load(key)
                 session = Session.from_json(before)
                 state = session.state()
-                turn = self.dialog.respond(session, message.text, self.clock.today())
+                today = self.clock.today()
+                turn = self.dialog.respond(session, message.text, today)
                 await self._keep(key, before is not None, state, turn.session)
+                if self.recorder is not None:  # never raises
+                    self.recorder.count(message.text, today, turn.intent)
                 return turn
         except Exception:  # the one boundary: log, apologise, keep the stored state as it was
             log.exception("turn failed for %s", key)

@@ -1,4 +1,5 @@
-"""What the channels keep beside sessions: scheduled reminders and once-only records for retried deliveries."""
+"""What the channels keep beside sessions: scheduled reminders and once-only records for retried deliveries
+(traffic records are in bot.store.traffic)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.store.base import Store
+from bot.store.traffic import TrafficStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,5 +62,5 @@ class OnceStore(Protocol):
         ...
 
 
-class Stores(Store, ReminderStore, OnceStore, Protocol):
-    """Everything a running bot keeps: sessions (Store) plus reminders and once-only records."""
+class Stores(Store, ReminderStore, OnceStore, TrafficStore, Protocol):
+    """Everything a running bot keeps: sessions (Store) plus reminders, once-only records and traffic records."""

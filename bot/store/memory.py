@@ -10,12 +10,14 @@ from bot.core.errors import StoreError
 from bot.store.base import SESSION_TTL
 from bot.store.locks import KeyedLocks
 from bot.store.memory_extras import MemoryExtras
+from bot.store.memory_traffic import MemoryTraffic
 
 SWEEP_INTERVAL = timedelta(hours=1)
 
 
-class MemoryStore(MemoryExtras):
-    """Keeps documents in a dict; each expires `ttl` after its last save."""
+class MemoryStore(MemoryExtras, MemoryTraffic):
+    """Keeps documents in a dict; each expires `ttl` after its last save. Traffic records are dropped with the
+    hourly sweep of expired documents."""
 
     def __init__(self, clock: Clock, ttl: timedelta = SESSION_TTL) -> None:
         if ttl <= timedelta(0):
@@ -27,6 +29,7 @@ class MemoryStore(MemoryExtras):
         self._last_sweep = clock.now()
         self._closed = False
         self._init_extras()
+        self._init_traffic()
 
     def __len__(self) -> int:
         """How many documents are held, expired ones included until they are dropped."""
@@ -74,6 +77,7 @@ class MemoryStore(MemoryExtras):
         stale = [key for key, (_, saved_at) in self._documents.items() if self._expired(saved_at, now)]
         for key in stale:
             del self._documents[key]
+        self._purge_traffic()
 
     def _check_open(self) -> None:
         if self._closed:

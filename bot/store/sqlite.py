@@ -20,6 +20,8 @@ from bot.store.sqlite_checkpoint import Checkpointer
 from bot.store.sqlite_commit import GroupCommit
 from bot.store.sqlite_errors import corrupt, translate
 from bot.store.sqlite_extras import EXTRA_SCHEMA, SqliteExtras
+from bot.store.sqlite_traffic import TRAFFIC_SCHEMA, SqliteTraffic, traffic_purge
+from bot.store.traffic_buffer import TrafficBuffer
 
 SCHEMA_VERSION = 1
 PURGE_INTERVAL = timedelta(hours=1)
@@ -39,7 +41,7 @@ _UPSERT = (
 )
 
 
-class SqliteStore(SqliteExtras):
+class SqliteStore(SqliteExtras, SqliteTraffic):
     """Documents in a `documents` table; each expires `ttl` after its last save.
 
     Create it with `await SqliteStore.open(...)`. Each write is one atomic statement: it lands entirely or
@@ -50,6 +52,8 @@ class SqliteStore(SqliteExtras):
     hold their locks, the writes of one event-loop tick share one transaction and one COMMIT at the end of
     the tick (see GroupCommit), and reads see them at once; a lone conversation's write commits at once.
     Once-only records join the tick's transaction without waiting for its COMMIT (see `claim_once`).
+    Traffic counts are kept in memory and written every few seconds, with the session save of the moment when
+    there is one (see TrafficBuffer), and at close.
     A write that finds the file locked by another connection (a read, in WAL mode, hardly ever does) is
     retried in autocommit mode on the store's single worker thread with the full busy timeout, and every
     statement after it goes there too until the worker is idle again, so the event loop never blocks on
@@ -69,6 +73,7 @@ class SqliteStore(SqliteExtras):
         self._checkpoints = Checkpointer(path) if path != IN_MEMORY else None
         self._group = GroupCommit(conn, lambda exc: translate(exc, path), self._committed, self._rolled_back)
         self._cache = DocumentCache(self._data_version)
+        self._traffic = TrafficBuffer(self._write_traffic)
 
     @classmethod
     async def open(
@@ -121,6 +126,8 @@ class SqliteStore(SqliteExtras):
         now = self._clock.now()
         if self._last_purge is None or now - self._last_purge >= PURGE_INTERVAL:
             await self.purge()
+        if self._traffic.due:
+            await self.flush_traffic()
         epoch = self._cache.epoch
         try:
             await self._run(_UPSERT, (key, document, now.timestamp()))
@@ -147,6 +154,8 @@ class SqliteStore(SqliteExtras):
         cutoff = ((now - self._ttl).timestamp(),)
         removed = await self._on_worker(lambda: self._execute("DELETE FROM documents WHERE updated_at <= ?", cutoff)[1])
         await self._on_worker(lambda: self._execute("DELETE FROM once WHERE expires_at <= ?", (now.timestamp(),)))
+        dropped = traffic_purge(self._clock.today())
+        await self._on_worker(lambda: [self._execute(sql, parameters) for sql, parameters in dropped])
         self._committed()
         self._last_purge = now
         return removed
@@ -158,6 +167,8 @@ class SqliteStore(SqliteExtras):
             return False
 
     async def close(self) -> None:
+        if self._conn is not None:
+            await self._traffic.close()
         pending = self._group.pending
         if pending is not None:  # the last tick's writes are committed (or fail their writers) first
             await asyncio.wait({pending})
@@ -199,10 +210,12 @@ class SqliteStore(SqliteExtras):
         if not tables:
             for statement in _SCHEMA:
                 self._execute(statement)
-        for statement in EXTRA_SCHEMA:  # added after version 1 shipped; harmless to repeat
+        for statement in (*EXTRA_SCHEMA, *TRAFFIC_SCHEMA):  # added after version 1 shipped; harmless to repeat
             self._execute(statement)
         cutoff = ((self._clock.now() - self._ttl).timestamp(),)
         self._execute("DELETE FROM documents WHERE updated_at <= ?", cutoff)
+        for sql, parameters in traffic_purge(self._clock.today()):
+            self._execute(sql, parameters)
         self._last_purge = self._clock.now()
 
     def _execute(self, sql: str, parameters: tuple[Any, ...] = ()) -> tuple[list[Any], int]:
