@@ -68,7 +68,14 @@ async def running(settings: Settings, catalog: Catalog, db: str, clock: Clock) -
     except StoreError as exc:
         raise StartupFailed(EXIT_STORE, f"无法打开数据库 / store error: {exc}") from exc
     metrics = Metrics()
-    engine = Engine(catalog, store, clock, settings.key_salt.get_secret_value(), observer=metrics.observe_turn)
+    engine = Engine(
+        catalog,
+        store,
+        clock,
+        settings.key_salt.get_secret_value(),
+        observer=metrics.observe_turn,
+        record_unmatched=settings.record_unmatched,
+    )
     settle_heap()
     try:
         yield Runtime(settings, catalog, clock, store, metrics, engine)
