@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import heapq
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -14,6 +13,8 @@ MAX_SPAN = 4  # a keyword may be split by jieba into at most this many tokens
 MAX_TERM = 8  # the longest keyword looked for inside one token
 TOKEN_MEMO = 50_000  # distinct tokens remembered by the matcher
 CLAUSE_MEMO = 50_000  # distinct clauses remembered by the matcher
+_DATE_DIGITS = re.compile(r"(?<![0-9])[0-9]{1,2}(?=[月号日])")
+_DIGIT = re.compile(r"[0-9]")
 # Where jieba itself cuts a text into blocks (it keeps . % - + # & _ inside blocks: 2026.3.5 stays whole).
 _CLAUSES = re.compile(r"[\s,!?;:，。！？；：、~…（）()\[\]【】「」“”\"']+")
 
@@ -82,7 +83,9 @@ class IntentMatcher:
         found: set[str] = set()
         for clause in _CLAUSES.split(text):
             if clause:
-                found |= self._clause_terms(clause)
+                # The day and month of a date hold no keyword: 10月20号 and 3月5号 read alike, so clauses that
+                # differ only in their dates share one memo entry.
+                found |= self._clause_terms(_DATE_DIGITS.sub("0", clause) if _DIGIT.search(clause) else clause)
         return found
 
     def _clause_terms(self, clause: str) -> frozenset[str]:
@@ -142,7 +145,8 @@ class IntentMatcher:
                 terms |= extra
                 scores = self._scores(terms)
         # Negative weights only ever lower a score; ties go to the higher priority, then to the earlier rule.
-        best = heapq.nsmallest(limit, ((-score, self._neg_priority[i], i) for i, score in scores.items() if score > 0))
+        neg_priority = self._neg_priority
+        best = sorted([(-score, neg_priority[i], i) for i, score in scores.items() if score > 0])[:limit]
         return [
             IntentMatch(self._rules[i].id, -neg, tuple(sorted(terms.intersection(self._keyword_sets[i]))))
             for neg, _, i in best

@@ -21,8 +21,14 @@ _FULL = {"妈": "妈妈", "爸": "爸爸", "哥": "哥哥", "姐": "姐姐", "�
 _SAME_DAY = re.compile(r"同一天|一样|这个时候|那个时候|同时|也是这天|也是那天|跟我同|和我同")
 
 
+# Characters that every person word holds one of: a message without any is about nobody else (most are).
+_PERSON_CHARS = frozenset("婆公妻夫人妇象友事孩子儿女爸妈父母哥姐弟妹戚乡学员客居蜜兄婿")
+
+
 def other_person(text: str) -> str | None:
     """The person a message is about, when it is not the user (the first one named; 我妈 is 妈妈)."""
+    if _PERSON_CHARS.isdisjoint(text):
+        return None
     match = _OTHER.search(text)
     return _FULL.get(match["p"], match["p"]) if match else None
 
@@ -34,4 +40,4 @@ def same_day(text: str) -> bool:
 
 def back_to_self(text: str) -> bool:
     """The user returns to their own permit (我自己的呢)."""
-    return _SELF.search(text) is not None
+    return "我" in text and _SELF.search(text) is not None

@@ -46,6 +46,9 @@ class VerdictRenderer:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self._static: dict[tuple[Case, CityRule], tuple[str, str, str]] = {}
+        # Pure functions of a rule, or of a deadline and a day: many verdicts share them.
+        self._grace_phrase = lru_cache(maxsize=1024)(self._compute_grace_phrase)
+        self._day_off_lines = lru_cache(maxsize=4096)(self._compute_day_off)
 
     def case_text(self, case_id: Case, rule: CityRule) -> CaseText:
         """The case's text, or the re-registration text past the cancellation point where the rule says so."""
@@ -98,7 +101,7 @@ class VerdictRenderer:
         the sources line below)."""
         return basis_text(self.catalog, cited)
 
-    def _grace_phrase(self, rule: CityRule) -> str:
+    def _compute_grace_phrase(self, rule: CityRule) -> str:
         catalog = self.catalog
         if not rule.grace_days:
             return catalog.prompt("grace_none" if rule.level != "national" else "grace_none_national")
@@ -117,18 +120,20 @@ class VerdictRenderer:
         return case.deadline_line
 
     def _day_off(self, verdict: Verdict) -> list[str]:
-        """A deadline on a weekend or holiday: the last working day before it, when there is one from today."""
-        deadline = verdict.deadline
-        if deadline is None or deadline < verdict.today:
+        if verdict.deadline is None or verdict.deadline < verdict.today:
             return []
+        return list(self._day_off_lines(verdict.deadline, verdict.today))
+
+    def _compute_day_off(self, deadline: date, today: date) -> tuple[str, ...]:
+        """A deadline on a weekend or holiday: the last working day before it, when there is one from today."""
         works, known = is_workday(deadline)
         if works:
-            return []
+            return ()
         last = last_workday_before(deadline)
-        if last < verdict.today:
-            return []
+        if last < today:
+            return ()
         key = "deadline_day_off" if known else "deadline_day_off_approx"
-        return [self.catalog.prompt(key, deadline=fmt_date(deadline), last_workday=fmt_date(last))]
+        return (self.catalog.prompt(key, deadline=fmt_date(deadline), last_workday=fmt_date(last)),)
 
     def _processing(self, verdict: Verdict, rule: CityRule) -> str:
         if verdict.case != "reapply" or rule.after_cancel == "reregister":  # 河南: the same card, endorsed again

@@ -109,7 +109,7 @@ class Session:
             self.pending,
             self.tense,
             self.person,
-            repr(self.own),
+            self.own,
         )
 
     @classmethod
