@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.test_cli import qianzhu
 
 MESSAGES = [  # (user, text, the day it is sent)
     ("a", "股票明天会涨吗", "2026-11-26"),
@@ -18,18 +17,6 @@ MESSAGES = [  # (user, text, the day it is sent)
     ("e", "办签注要交钱吗", "2026-11-26"),
     ("f", "给我讲个笑话", "2026-11-10"),  # outside --since 7d on 2026-11-26
 ]
-
-
-def qianzhu(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **(env or {})},
-        check=False,
-    )
 
 
 def replay(db: Path, env: dict[str, str] | None = None) -> None:
