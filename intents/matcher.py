@@ -13,7 +13,8 @@ MAX_SPAN = 4  # a keyword may be split by jieba into at most this many tokens
 MAX_TERM = 8  # the longest keyword looked for inside one token
 TOKEN_MEMO = 50_000  # distinct tokens remembered by the matcher
 CLAUSE_MEMO = 50_000  # distinct clauses remembered by the matcher
-_DATE_DIGITS = re.compile(r"(?<![0-9])[0-9]{1,2}(?=[月号日])")
+# A day, a month or a count of days, weeks, months or years; not 60天内 or 12345, which are keywords.
+_DATE_DIGITS = re.compile(r"(?<![0-9])[0-9]{1,3}(?=[月号日]|个?(?:多|来)?(?:天|周|星期|个月|年)(?!内|以内|之内))")
 _DIGIT = re.compile(r"[0-9]")
 # Where jieba itself cuts a text into blocks (it keeps . % - + # & _ inside blocks: 2026.3.5 stays whole).
 _CLAUSES = re.compile(r"[\s,!?;:，。！？；：、~…（）()\[\]【】「」“”\"']+")
@@ -83,8 +84,8 @@ class IntentMatcher:
         found: set[str] = set()
         for clause in _CLAUSES.split(text):
             if clause:
-                # The day and month of a date hold no keyword: 10月20号 and 3月5号 read alike, so clauses that
-                # differ only in their dates share one memo entry.
+                # The numbers of a date or a duration hold no keyword: 10月20号 and 3月5号, 过期3天 and 过期15天
+                # read alike, so clauses that differ only in them share one memo entry.
                 found |= self._clause_terms(_DATE_DIGITS.sub("0", clause) if _DIGIT.search(clause) else clause)
         return found
 
