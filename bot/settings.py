@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,9 +29,12 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
     if not raw:
         return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError as exc:
         raise ValueError(f"{name} must be a number, got {raw!r}") from exc
+    if not math.isfinite(value) or value <= 0:  # nan would turn every comparison off (nan > x is False)
+        raise ValueError(f"{name} must be a positive finite number, got {raw!r}")
+    return value
 
 
 _YES = frozenset({"1", "true", "yes", "on"})

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from bot.channels.wechat.security import sign
 from bot.cli.runtime import Runtime
 from bot.core.clock import FixedClock
 from bot.core.engine import Engine
@@ -90,6 +91,16 @@ async def test_a_stale_or_future_timestamp_gets_403(client: httpx.AsyncClient, c
         assert response.status_code == 403
     params, body = wechat.post(text_xml(USER, "你好", next_msg_id(), wechat.now()), timestamp=wechat.now() - 299)
     assert (await client.post("/wechat", params=params, content=body)).status_code == 200
+
+
+async def test_an_absurd_timestamp_gets_403_not_500(client: httpx.AsyncClient, clock: FixedClock) -> None:
+    """A 309-digit timestamp used to overflow the float comparison before the signature was checked (500)."""
+    wechat = WeChat(clock)
+    for timestamp in ("9" * 309, "1" * 13, "٣٣٣", "¹²³", "-5", "1e9"):
+        params, body = wechat.post(text_xml(USER, "你好", next_msg_id(), wechat.now()))
+        params |= {"timestamp": timestamp, "signature": sign(wechat.token, timestamp, params["nonce"])}
+        response = await client.post("/wechat", params=params, content=body)
+        assert response.status_code == 403, timestamp
 
 
 async def test_the_timestamp_window_is_configurable(shared_engine_parts: Engine, clock: FixedClock) -> None:

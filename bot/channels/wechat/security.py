@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from bot.core.clock import Clock
 
+MAX_TIMESTAMP_DIGITS = 12
+
 
 class Forbidden(Exception):
     """The request is not from WeChat, or is too old: answered with 403. The reason is for logs only."""
@@ -39,11 +41,11 @@ class Guard:
             raise Forbidden("bad signature")
 
     def fresh(self, timestamp: str) -> None:
-        try:
-            sent = int(timestamp)
-        except ValueError as exc:
-            raise Forbidden("timestamp is not a number") from exc
-        if abs(self.clock.now().timestamp() - sent) > self.window:
+        # Seconds since 1970 have ten digits until the year 2286: anything longer (a 309-digit number would
+        # overflow the float comparison) or not plain ASCII digits (int() also takes ٣ and ³) is refused.
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= MAX_TIMESTAMP_DIGITS):
+            raise Forbidden("timestamp is not a plain number of seconds")
+        if abs(self.clock.now().timestamp() - int(timestamp)) > self.window:
             raise Forbidden("timestamp outside the window")
 
     def check_message(self, msg_signature: str | None, timestamp: str, nonce: str, encrypted: str) -> None:
