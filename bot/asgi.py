@@ -49,7 +49,7 @@ def header(scope: Scope, name: bytes) -> str | None:
 async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
     """The body, refusing more than `limit` bytes without buffering them."""
     declared = header(scope, b"content-length")
-    if declared is not None and not declared.isdigit():
+    if declared is not None and not (declared.isascii() and declared.isdigit() and len(declared) <= 18):
         raise BadBody("bad Content-Length")
     if declared is not None and int(declared) > limit:
         raise BodyTooLarge

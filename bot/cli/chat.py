@@ -28,7 +28,7 @@ def render(replies: list[Reply]) -> str:
 def pick(text: str, choices: tuple[str, ...]) -> str:
     """A typed number picks the matching option of the last reply."""
     stripped = text.strip()
-    if stripped.isdigit() and 1 <= int(stripped) <= len(choices):
+    if stripped.isascii() and stripped.isdigit() and len(stripped) <= 3 and 1 <= int(stripped) <= len(choices):
         return choices[int(stripped) - 1]
     return text
 

@@ -86,7 +86,7 @@ class Slots:
             return False
         text = reading.text.strip()
         picked = None
-        if text.isdigit() and 1 <= int(text) <= len(s.city_candidates):
+        if text.isascii() and text.isdigit() and len(text) <= 3 and 1 <= int(text) <= len(s.city_candidates):
             picked = s.city_candidates[int(text) - 1]
         elif reading.city and reading.city.city in s.city_candidates:
             picked = reading.city.city

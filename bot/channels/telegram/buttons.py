@@ -103,7 +103,7 @@ class ButtonCodec:
             return Choice(text) if text is not None else None
         if kind == "f":
             return Faq(value) if self.catalog.faq_entry(value) is not None else None
-        if kind == "p" and value.isdigit():
+        if kind == "p" and value.isascii() and value.isdigit() and len(value) <= 3:  # p:² is a digit to isdigit()
             return HelpPage(int(value))
         if kind == "r":
             return self._remind(value)
@@ -113,7 +113,7 @@ class ButtonCodec:
 
     def _remind(self, value: str) -> RemindOn | None:
         day, _, case = value.partition(":")
-        if case not in self.catalog.cases or len(day) != 8 or not day.isdigit():
+        if case not in self.catalog.cases or len(day) != 8 or not (day.isascii() and day.isdigit()):
             return None
         try:
             return RemindOn(date(int(day[:4]), int(day[4:6]), int(day[6:])), case)

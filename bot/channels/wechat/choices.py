@@ -45,6 +45,7 @@ def _parse(document: str) -> tuple[str, ...]:
 def pick(text: str, choices: tuple[str, ...]) -> str:
     """The choice a bare number (half- or full-width) names; any other text unchanged."""
     number = unicodedata.normalize("NFKC", text).strip()
-    if number.isascii() and number.isdigit() and 1 <= int(number) <= len(choices):
+    # A short number only: int() refuses more than 4,300 digits, and a choice list is never that long.
+    if number.isascii() and number.isdigit() and len(number) <= 3 and 1 <= int(number) <= len(choices):
         return choices[int(number) - 1]
     return text
