@@ -7,29 +7,14 @@ from dataclasses import dataclass
 from datetime import date
 
 from intents import date_patterns as p
-from intents.date_amounts import AMOUNT, amount_range, direction
+from intents.date_amounts import AMOUNT
 from intents.date_calc import add_days, add_months, by_month, by_weekday, by_year, month_end, safe_date
 from intents.date_finding import Context, DateFinding, Resolver, Span, inferred, problem, resolved, year_error
-from intents.festivals import festival_day, holiday_span, lunar_day
-from intents.numerals import parse_digit_string, parse_number
+from intents.date_numbers import month_day_number, year_of
+from intents.date_ranges import day_decade, few_days_ago, holiday, lunar, vague_amount, week_only
+from intents.numerals import parse_number
 
 # --- numbers ---------------------------------------------------------------------------------------
-
-
-def _year(match: re.Match[str], today: date) -> int | None:
-    groups = match.groupdict()
-    if groups.get("ry"):
-        return today.year + p.REL_YEAR[groups["ry"]]
-    text = groups.get("y")
-    if text is None:
-        return None
-    year = int(text) if text.isascii() else parse_digit_string(text)
-    return None if year is None else year + 2000 if len(text) == 2 else year
-
-
-def _month_day_number(text: str) -> int | None:
-    """A month or day numeral; 两 is a count (两月 = two months), never a month or a day."""
-    return None if "两" in text else parse_number(text)
 
 
 def _count(match: re.Match[str]) -> tuple[int, str] | None:
@@ -69,8 +54,8 @@ def _shift(match: re.Match[str], context: Context, sign: int) -> DateFinding | N
 
 
 def _full_date(match: re.Match[str], context: Context) -> DateFinding | None:
-    year = _year(match, context.today)
-    month, day = _month_day_number(match["m"]), _month_day_number(match["d"])
+    year = year_of(match, context.today)
+    month, day = month_day_number(match["m"]), month_day_number(match["d"])
     if year is None or month is None or day is None:
         return None
     if error := year_error(year, context.today):
@@ -88,7 +73,7 @@ def _iso_date(match: re.Match[str], context: Context) -> DateFinding | None:
 
 
 def _month_day(match: re.Match[str], context: Context) -> DateFinding | None:
-    month, day = _month_day_number(match["m"]), _month_day_number(match["d"])
+    month, day = month_day_number(match["m"]), month_day_number(match["d"])
     if month is None or day is None:
         return None
     if safe_date(2000, month, day) is None:  # 2000 is a leap year: only truly impossible dates fail
@@ -104,7 +89,7 @@ def _slash_month_day(match: re.Match[str], context: Context) -> DateFinding | No
 
 
 def _rel_month_day(match: re.Match[str], context: Context) -> DateFinding | None:
-    day = _month_day_number(match["d"])
+    day = month_day_number(match["d"])
     month = add_months(context.today, p.rel_month_shift(match["rm"]), 1)
     if day is None or month is None:
         return None
@@ -116,7 +101,7 @@ def _day_only(match: re.Match[str], context: Context) -> DateFinding | None:
     text = match["d"]
     if match["ri"] and len(text) == 1 and not text.isascii():
         return None  # 一日, 三日 are durations far more often than dates
-    day = _month_day_number(text)
+    day = month_day_number(text)
     if day is None or not 1 <= day <= 31:
         return None
     return inferred(match, context, by_month(day, context.today))
@@ -153,7 +138,7 @@ def _month_edge(match: re.Match[str], context: Context) -> DateFinding | None:
 
 
 def _year_month_edge(match: re.Match[str], context: Context) -> DateFinding | None:
-    month, year = _month_day_number(match["m"]), _year(match, context.today)
+    month, year = month_day_number(match["m"]), year_of(match, context.today)
     if month is None:
         return None
     if not 1 <= month <= 12:
@@ -173,7 +158,7 @@ def _month_span(start: date) -> date | None:
 
 
 def _year_month(match: re.Match[str], context: Context) -> DateFinding | None:
-    month, year = _month_day_number(match["m"]), _year(match, context.today)
+    month, year = month_day_number(match["m"]), year_of(match, context.today)
     if month is None:
         return None
     if not 1 <= month <= 12:
@@ -190,7 +175,7 @@ def _year_month(match: re.Match[str], context: Context) -> DateFinding | None:
 
 
 def _year_edge(match: re.Match[str], context: Context) -> DateFinding | None:
-    year = _year(match, context.today)
+    year = year_of(match, context.today)
     year = context.today.year if year is None else year
     if error := year_error(year, context.today):
         return problem(match, context, error)
@@ -205,7 +190,7 @@ def _rel_month_only(match: re.Match[str], context: Context) -> DateFinding | Non
 
 def _bare_year(match: re.Match[str], context: Context) -> DateFinding | None:
     """2024年就过期了: the whole year, when the words after it say the lapse; else too vague to use."""
-    year = _year(match, context.today)
+    year = year_of(match, context.today)
     if year is None:
         return None
     error = year_error(year, context.today)
@@ -259,128 +244,6 @@ def _overdue(match: re.Match[str], context: Context) -> DateFinding | None:
     return _shift(match, context, -1)
 
 
-_LUNAR_MONTH = {"正月": 1, "农历正月": 1, "腊月": 12, "农历腊月": 12, "大年": 1}
-
-
-def _lunar(match: re.Match[str], context: Context) -> DateFinding | None:
-    """初八 (of the first lunar month unless 腊月 is said), 正月十五, 腊月二十三."""
-    text = match["ld"]
-    day = parse_number(text.removeprefix("初"))
-    month = _LUNAR_MONTH.get(match["lm"] or "", 1)
-    if match["lm"] == "大年":
-        month = 1
-    if not match["lm"] and not text.startswith("初"):
-        return None  # 十五 alone is a number, not a lunar date
-    if day is None or not 1 <= day <= 30:
-        return None
-
-    def make(year: int) -> date | None:
-        return lunar_day(year - (month == 12), month, day)  # 腊月 of the lunar year that ends in `year`
-
-    if match["ry"]:
-        return resolved(match, context, make(context.today.year + p.REL_YEAR[match["ry"]]))
-    return inferred(match, context, by_year(make, context.today))
-
-
-def _day_decade(match: re.Match[str], context: Context) -> DateFinding | None:
-    """二十几号: the 21st to the 29th (十几号: 11th-19th) of the month said, or of this month or the last."""
-    low = 21 if match["dec"] in ("二十", "20") else 11
-    if match["rm"]:
-        month = add_months(context.today, p.rel_month_shift(match["rm"]), 1)
-        return resolved(match, context, month.replace(day=low) if month else None, end=_decade_end(month, low))
-    if match["m"]:
-        number = _month_day_number(match["m"])
-        if number is None or not 1 <= number <= 12:
-            return None
-        candidates = by_year(lambda year: safe_date(year, number, low), context.today)
-        return inferred(match, context, candidates, span=lambda start: _decade_end(start, low))
-    candidates = by_month(low, context.today)
-    return inferred(match, context, candidates, span=lambda start: _decade_end(start, low))
-
-
-def _decade_end(month: date | None, low: int) -> date | None:
-    if month is None:
-        return None
-    last = month_end(month.year, month.month)
-    return last.replace(day=min(low + 8, last.day)) if last else None
-
-
-def _week_only(match: re.Match[str], context: Context) -> DateFinding | None:
-    monday = add_days(context.today, 7 * p.WEEK_SHIFT[match["wp"]] - context.today.weekday())
-    if monday is None:
-        return None
-    first = add_days(monday, 5) if match["end"] else monday
-    return resolved(match, context, first, end=add_days(monday, 6))
-
-
-_FEW_DAYS = {"几天": (9, 2), "些天": (14, 2), "些日子": (21, 3), "两天": (3, 1), "段时间": (45, 7)}
-_FEW_DAYS.update({"一阵": (30, 5), "一阵子": (30, 5), "阵子": (30, 5)})
-
-
-def _few_days_ago(match: re.Match[str], context: Context) -> DateFinding | None:
-    most, least = _FEW_DAYS[match["w"]]
-    return resolved(match, context, add_days(context.today, -most), end=add_days(context.today, -least))
-
-
-def _vague_amount(match: re.Match[str], context: Context) -> DateFinding | None:
-    """一个多月前, 过期两年多, 还有四十来天: a range back from or ahead of today."""
-    bounds = amount_range(match)
-    if bounds is None:
-        return None
-    low, high = bounds
-    sign = direction(match.string, match.start(), match.end())
-    if sign == 0:
-        sign = {"past": -1, "future": 1}.get(context.tense, 0)
-    if sign == 0:
-        return problem(match, context, "no_direction")
-    first, last = (
-        (high.back(context.today), low.back(context.today))
-        if sign < 0
-        else (low.ahead(context.today), high.ahead(context.today))
-    )
-    return resolved(match, context, first, end=last) if first and last else None
-
-
-# 前 and 后 around a festival: about two weeks before or after it; 前后 a week either side.
-_AROUND = {"前": (-15, -1), "之前": (-15, -1), "以前": (-15, -1), "后": (1, 15), "之后": (1, 15), "以后": (1, 15)}
-_AROUND["前后"] = _AROUND["左右"] = (-7, 7)
-
-
-def _festival_range(name: str, rel: str | None) -> tuple[int, int]:
-    if rel in _AROUND:
-        return _AROUND[rel]
-    if rel in ("期间", "假期", "长假", "放假"):
-        return holiday_span(name)
-    return 0, 0
-
-
-def _holiday(match: re.Match[str], context: Context) -> DateFinding | None:
-    name = match["h"]
-    first, last = _festival_range(name, match["rel"] or ("前" if name == "年" else None))
-    if name == "年" and match.string.startswith("后", match.end()):
-        first, last = _AROUND["后"]
-    if name == "过完年" and not match["rel"]:
-        first, last = _AROUND["后"]
-    if match["near"]:  # 五一前一天, 春节后两天
-        days = parse_number(match["nd"]) or 1
-        first = last = days if match["near"] == "后" else -days
-
-    def start(year: int) -> date | None:
-        day = festival_day(name, year)
-        return add_days(day, first) if day else None
-
-    def span(begin: date) -> date | None:
-        return add_days(begin, last - first)
-
-    year = _year(match, context.today)
-    if year is not None:
-        if error := year_error(year, context.today):
-            return problem(match, context, error)
-        begin = start(year)
-        return resolved(match, context, begin, end=span(begin) if begin else None)
-    return inferred(match, context, by_year(start, context.today), span=span)
-
-
 @dataclass(frozen=True, slots=True)
 class Rule:
     """A pattern, its resolver, and the characters it cannot match without: one of `anchor`, and one of
@@ -420,8 +283,8 @@ TIERS: tuple[tuple[Rule, ...], ...] = (
         _rule(p.YEAR_MONTH_EDGE, _year_month_edge, "月", _EDGE),
         _rule(p.YEAR_EDGE, _year_edge, "年", _EDGE),
         _rule(p.WEEKDAY_REF, _weekday, "周星拜"),
-        _rule(AMOUNT, _vague_amount, "天周星拜月年", _VAGUE + _NUMERALS),  # 两三天, 七八个月
-        _rule(p.FEW_DAYS_AGO, _few_days_ago, "前", _FEW),
+        _rule(AMOUNT, vague_amount, "天周星拜月年", _VAGUE + _NUMERALS),  # 两三天, 七八个月
+        _rule(p.FEW_DAYS_AGO, few_days_ago, "前", _FEW),
         _rule(p.OFFSET, _offset, "前后", _NUMERALS),
         _rule(p.REMAINING, _remaining, "还剩", _NUMERALS),
         _rule(p.OVERDUE, _overdue, "期超过拖", _NUMERALS),
@@ -430,10 +293,10 @@ TIERS: tuple[tuple[Rule, ...], ...] = (
         _rule(p.YEAR_MONTH, _year_month, "月", _NUMERALS),
         _rule(p.REL_MONTH_ONLY, _rel_month_only, "月", _REL_MONTH_WORD),
         _rule(p.DAY_ONLY, _day_only, "号日", _NUMERALS),
-        _rule(p.HOLIDAY, _holiday, _FESTIVAL),
-        _rule(p.LUNAR_DAY, _lunar, "初腊正"),
-        _rule(p.DAY_DECADE, _day_decade, "几"),
-        _rule(p.WEEK_ONLY, _week_only, "周星拜", "上下这本"),
+        _rule(p.HOLIDAY, holiday, _FESTIVAL),
+        _rule(p.LUNAR_DAY, lunar, "初腊正"),
+        _rule(p.DAY_DECADE, day_decade, "几"),
+        _rule(p.WEEK_ONLY, week_only, "周星拜", "上下这本"),
     ),
     (_rule(p.REL_DAY_WORD, _rel_day, "天日"),),
     (_rule(p.BARE_YEAR, _bare_year, "年", _NUMERALS),),
