@@ -39,7 +39,6 @@ PROMPT_FIELDS: dict[str, frozenset[str]] = {
         "not_this_year": ("matched",),
         "unknown_city": ("city",),
         "national_fallback": ("city",),
-        "month_precision": ("date",),
         "fallback": (),
         "resume": (),
         "apology": (),

@@ -44,9 +44,7 @@ def on_topic(s: Session, reading: Reading) -> bool:
     conversation under way, or one with little more than the date or the place itself (「12月5号」「我在上海」)."""
     if reading.intent is not None or s.started or not (reading.dates or reading.city) or _about_permit(reading):
         return True
-    rest = reading.text
-    for finding in reading.dates:
-        rest = rest.replace(finding.matched, "")
+    rest = without_dates(reading)
     if reading.city:
         rest = rest.replace(reading.city.matched, "")
     return len(FILLER.sub("", LIFE.sub("", rest))) <= 1

@@ -57,7 +57,7 @@ class Understanding:
         best = ranked[0] if ranked and ranked[0].score >= self.matcher.threshold else None
         found_dates, tense = read_dates(text, today) if text else ([], "unknown")
         dates = tuple(found_dates)
-        found = best_date(list(dates))
+        found = best_date(found_dates)
         return Reading(
             raw=raw,
             text=text,
