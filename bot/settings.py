@@ -37,6 +37,18 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...], upper: bool) -> str:
+    raw = env.get(name, "").strip()
+    value = (raw.upper() if upper else raw.lower()) if raw else default
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {raw!r}")
+    return value
+
+
 _YES = frozenset({"1", "true", "yes", "on"})
 _NO = frozenset({"0", "false", "no", "off"})
 
@@ -57,6 +69,7 @@ class Settings:
     db: str
     content_dir: Path | None = None
     log_level: str = "WARNING"
+    log_format: str = "text"  # or "json": one JSON object per line, with a request id
     key_salt: SecretStr = field(default_factory=lambda: SecretStr(""))
     telegram_token: SecretStr | None = None
     telegram_api_base_url: str = TELEGRAM_API
@@ -69,6 +82,9 @@ class Settings:
     wechat_api_base_url: str = WECHAT_API
     wechat_reply_timeout: float = 4.0
     wechat_timestamp_window: float = 300.0
+    wechat_allow_plaintext: bool = False  # with an AES key: also accept plaintext posts (compatible-mode migration)
+    metrics_token: SecretStr | None = None  # when set, /metrics wants `Authorization: Bearer <token>`
+    shutdown_grace: float = 10.0  # seconds to finish in-flight requests after SIGTERM/SIGINT
     record_unmatched: bool = True  # count turns and keep unanswered questions, masked, for 90 days (`qianzhu stats`)
 
     @classmethod
@@ -78,7 +94,8 @@ class Settings:
         return cls(
             db=env.get("QIANZHU_DB") or str(default_db_path()),
             content_dir=Path(content) if content else None,
-            log_level=env.get("QIANZHU_LOG_LEVEL", "WARNING").upper(),
+            log_level=_choice(env, "QIANZHU_LOG_LEVEL", "WARNING", LOG_LEVELS, upper=True),
+            log_format=_choice(env, "QIANZHU_LOG_FORMAT", "text", LOG_FORMATS, upper=False),
             key_salt=_secret(env, "QIANZHU_KEY_SALT") or SecretStr(""),
             telegram_token=_secret(env, "TELEGRAM_BOT_TOKEN"),
             telegram_api_base_url=env.get("TELEGRAM_API_BASE_URL") or TELEGRAM_API,
@@ -91,5 +108,8 @@ class Settings:
             wechat_api_base_url=(env.get("WECHAT_API_BASE_URL") or WECHAT_API).rstrip("/"),
             wechat_reply_timeout=_number(env, "WECHAT_REPLY_TIMEOUT", 4.0),
             wechat_timestamp_window=_number(env, "WECHAT_TIMESTAMP_WINDOW", 300.0),
+            wechat_allow_plaintext=_flag(env, "WECHAT_ALLOW_PLAINTEXT", False),
+            metrics_token=_secret(env, "QIANZHU_METRICS_TOKEN"),
+            shutdown_grace=_number(env, "QIANZHU_SHUTDOWN_GRACE", 10.0),
             record_unmatched=_flag(env, "QIANZHU_RECORD_UNMATCHED", True),
         )

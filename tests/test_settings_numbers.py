@@ -16,3 +16,17 @@ def test_a_numeric_setting_must_be_a_positive_finite_number(name: str, value: st
 
 def test_a_window_of_nan_no_longer_turns_the_timestamp_check_off() -> None:
     assert Settings.from_env({"WECHAT_TIMESTAMP_WINDOW": "120"}).wechat_timestamp_window == 120.0
+
+
+@pytest.mark.parametrize(("name", "value"), [("QIANZHU_LOG_LEVEL", "TRACE"), ("QIANZHU_LOG_FORMAT", "xml")])
+def test_a_log_setting_outside_its_choices_is_refused(name: str, value: str) -> None:
+    with pytest.raises(ValueError, match=name):
+        Settings.from_env({name: value})
+
+
+def test_new_settings_have_safe_defaults() -> None:
+    settings = Settings.from_env({})
+    assert settings.wechat_allow_plaintext is False
+    assert settings.log_format == "text"
+    assert settings.metrics_token is None
+    assert settings.shutdown_grace == 10.0

@@ -69,6 +69,26 @@ async def test_once_claims_first_and_shares_the_result(store: Extras, clock: Fix
     assert await store.claim_once("m1", timedelta(minutes=1))  # expired: a new delivery, a new claim
 
 
+async def test_remember_first_keeps_the_first_value_until_it_expires(store: Extras, clock: FixedClock) -> None:
+    assert await store.remember_first("n1", "digest-a", timedelta(minutes=5)) == "digest-a"
+    assert await store.remember_first("n1", "digest-b", timedelta(minutes=5)) == "digest-a"
+    assert await store.remember_first("n2", "digest-b", timedelta(minutes=5)) == "digest-b"
+    clock.current += timedelta(minutes=6)
+    assert await store.remember_first("n1", "digest-c", timedelta(minutes=5)) == "digest-c"
+
+
+async def test_sqlite_remember_first_holds_across_processes(clock: FixedClock, tmp_path: Path) -> None:
+    first = await SqliteStore.open(tmp_path / "x.db", clock)
+    second = await SqliteStore.open(tmp_path / "x.db", clock)
+    try:
+        assert await first.remember_first("n1", "a", timedelta(minutes=5)) == "a"
+        await first.save("k", "{}")  # the tick's transaction commits with it
+        assert await second.remember_first("n1", "b", timedelta(minutes=5)) == "a"
+    finally:
+        await first.close()
+        await second.close()
+
+
 async def test_sqlite_extras_survive_a_restart(clock: FixedClock, tmp_path: Path) -> None:
     store = await SqliteStore.open(tmp_path / "x.db", clock)
     await store.add_reminders("k", "telegram", "42", [(clock.now(), "a")])

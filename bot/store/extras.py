@@ -61,6 +61,14 @@ class OnceStore(Protocol):
         """The result of a finished claim, or None while it is still running (or unknown)."""
         ...
 
+    async def remember_first(self, key: str, value: str, ttl: timedelta) -> str:
+        """Keeps `value` under `key` for `ttl` unless a live value is there already; returns the value kept.
+
+        The first caller gets its own value back, every later one (in any process) the first one's: a WeChat
+        (timestamp, nonce) pair remembered with the digest of its body tells a retry from a forgery.
+        """
+        ...
+
 
 class Stores(Store, ReminderStore, OnceStore, TrafficStore, Protocol):
     """Everything a running bot keeps: sessions (Store) plus reminders, once-only records and traffic records."""

@@ -72,3 +72,11 @@ class MemoryExtras:
         if entry is None or entry[1] <= self._clock.now():
             return None
         return entry[0]
+
+    async def remember_first(self, key: str, value: str, ttl: timedelta) -> str:
+        now = self._clock.now()
+        entry = self._once.get(key)
+        if entry is not None and entry[1] > now and entry[0] is not None:
+            return entry[0]
+        self._once[key] = (value, now + ttl)
+        return value

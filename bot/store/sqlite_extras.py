@@ -94,3 +94,16 @@ class SqliteExtras:
             "SELECT result FROM once WHERE key = ? AND expires_at > ?", (key, self._clock.now().timestamp())
         )
         return str(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    async def remember_first(self, key: str, value: str, ttl: timedelta) -> str:
+        """The INSERT runs under the file's write lock, so of two processes one writes and the other reads it."""
+        now = self._clock.now()
+        await self._change(
+            "INSERT INTO once (key, result, expires_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET result = excluded.result, expires_at = excluded.expires_at "
+            "WHERE once.expires_at <= ?",
+            (key, value, (now + ttl).timestamp(), now.timestamp()),
+            wait=False,
+        )
+        rows = await self._run("SELECT result FROM once WHERE key = ?", (key,))
+        return str(rows[0][0]) if rows and rows[0][0] is not None else value
