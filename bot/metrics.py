@@ -77,6 +77,24 @@ class Metrics:
             ("channel",),
         )
         self.errors = Counter("qianzhu_channel_errors_total", "Errors at a channel edge.", ("channel", "kind"))
+        self.once_hits = Counter(
+            "qianzhu_once_hits_total",
+            "Deliveries answered with a result the once-only record already held.",
+            ("channel",),
+        )
+        self.replays = Counter(
+            "qianzhu_replayed_requests_total",
+            "Requests whose (timestamp, nonce) was seen before: 'retry' (same body) or 'refused' (another body).",
+            ("channel", "outcome"),
+        )
+        self.store_errors = Counter(
+            "qianzhu_store_errors_total", "Store operations that failed, by where they were needed.", ("where",)
+        )
+        self.late = Counter(
+            "qianzhu_late_answers_total",
+            "Answers that missed the passive-reply deadline, by how they went out: sent, deferred, delivered, failed.",
+            ("channel", "outcome"),
+        )
 
     def observe_turn(self, channel: str, intent: str, seconds: float) -> None:
         self.messages.inc(channel, intent)
@@ -84,6 +102,15 @@ class Metrics:
 
     def render(self) -> str:
         lines: list[str] = []
-        for metric in (self.messages, self.handling, self.retries, self.errors):
+        for metric in (
+            self.messages,
+            self.handling,
+            self.retries,
+            self.errors,
+            self.once_hits,
+            self.replays,
+            self.store_errors,
+            self.late,
+        ):
             lines += metric.render()
         return "\n".join(lines) + "\n"
