@@ -33,6 +33,7 @@ OLD_AES_KEY = base64.b64encode(bytes(range(100, 132))).decode().rstrip("=")
 ACCOUNT = "gh_0123456789ab"
 Mode = Literal["plaintext", "compatible", "safe"]
 _ids = itertools.count(7_000_000_000_000_000_001)
+_nonces = itertools.count(100_000)
 
 
 def next_msg_id() -> int:
@@ -73,18 +74,22 @@ class WeChat:
     mode: Mode = "plaintext"
     aes_key: str = AES_KEY
     token: str = TOKEN
-    nonces: itertools.count[int] = field(default_factory=lambda: itertools.count(100_000))
+    # One counter for every WeChat in the process, as the real one never repeats a (timestamp, nonce): the
+    # server remembers each pair and refuses it with another body.
+    nonces: itertools.count[int] = field(default_factory=lambda: _nonces)
 
     def now(self) -> int:
         return int(self.clock.now().timestamp())
 
-    def signed(self, timestamp: int | None = None) -> dict[str, str]:
-        ts, nonce = str(self.now() if timestamp is None else timestamp), str(next(self.nonces))
+    def signed(self, timestamp: int | None = None, nonce: str | None = None) -> dict[str, str]:
+        ts = str(self.now() if timestamp is None else timestamp)
+        nonce = str(next(self.nonces)) if nonce is None else nonce
         return {"signature": sign(self.token, ts, nonce), "timestamp": ts, "nonce": nonce, "openid": "o-in-query"}
 
-    def post(self, xml: str, timestamp: int | None = None) -> tuple[dict[str, str], bytes]:
-        """The query string and body of one delivery of `xml`, in this WeChat's mode."""
-        params = self.signed(timestamp)
+    def post(self, xml: str, timestamp: int | None = None, nonce: str | None = None) -> tuple[dict[str, str], bytes]:
+        """The query string and body of one delivery of `xml`, in this WeChat's mode (encrypted afresh, with a
+        new IV, each time: the same `timestamp` and `nonce` give another body)."""
+        params = self.signed(timestamp, nonce)
         if self.mode == "plaintext":
             return params, xml.encode()
         sealed = WeChatCrypto(self.token, self.aes_key, APPID).encrypt_message(
@@ -131,6 +136,9 @@ def settings(**overrides: Any) -> Settings:
         "wechat_appid": APPID,
         "wechat_appsecret": SecretStr(SECRET),
         "wechat_aes_key": SecretStr(AES_KEY),
+        # The usual test server takes all three modes, as during the move to safe mode; safe mode alone is
+        # tested with wechat_allow_plaintext=False (tests/test_wechat_auth.py).
+        "wechat_allow_plaintext": True,
     }
     return Settings(**(values | overrides))
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import secrets
+from datetime import timedelta
 
 from bot.asgi import TEXT, XML, BadBody, BodyTooLarge, Receive, Scope, Send, query, read_body, respond
 from bot.channels.wechat import CHANNEL
@@ -20,10 +23,12 @@ from bot.core.errors import ContentError
 from bot.metrics import Metrics
 from bot.server import Mounted
 from bot.settings import Settings
+from bot.store.extras import OnceStore
 
 log = logging.getLogger(__name__)
 PATH = "/wechat"
 Answer = tuple[int, bytes, bytes]  # status, body, content type
+NONCE_MARGIN = 60.0  # seconds a (timestamp, nonce) is kept beyond its window: clocks of two processes differ
 
 
 class WechatEndpoint:
@@ -35,10 +40,18 @@ class WechatEndpoint:
     """
 
     def __init__(
-        self, guard: Guard, keys: Keys | None, answers: Answers, gate: OnceGate, late: LateDelivery, metrics: Metrics
+        self,
+        guard: Guard,
+        keys: Keys | None,
+        answers: Answers,
+        gate: OnceGate,
+        late: LateDelivery,
+        metrics: Metrics,
+        nonces: OnceStore,
     ) -> None:
         self._guard, self._keys, self._answers = guard, keys, answers
         self._gate, self._late, self._metrics = gate, late, metrics
+        self._nonces = nonces
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         method = scope["method"]
@@ -73,6 +86,7 @@ class WechatEndpoint:
             self._guard.check(params.get("signature"), params.get("timestamp"), params.get("nonce"))
             envelope = open_envelope(await read_body(scope, receive, MAX_BODY), params, self._guard, self._keys)
             inbound = translate(envelope)
+            await self._fresh_nonce(params["timestamp"], params["nonce"], envelope.xml.encode())
         except Forbidden as exc:
             return self._reject(403, "forbidden", str(exc))
         except BodyTooLarge:
@@ -85,6 +99,30 @@ class WechatEndpoint:
             key, lambda: self._answers.answer(inbound), lambda late: self._late.send(inbound.openid, late)
         )
         return self._reply(text, inbound, envelope, params.get("nonce", ""), params.get("timestamp", ""))
+
+    async def _fresh_nonce(self, timestamp: str, nonce: str, message: bytes) -> None:
+        """One signed (timestamp, nonce) carries one message, in every process on the store: the same message
+        again is WeChat's retry (the once-only gate answers it), another one is a replayed URL (Forbidden).
+
+        `message` is the body in plaintext and the opened XML when encrypted, so a retry sealed again with a
+        fresh IV is still a retry. If the store fails, the request goes on without the check: availability first.
+        """
+        digest = hashlib.sha256(message).hexdigest()[:32]
+        mine = f"{digest}:{secrets.token_hex(4)}"  # the suffix tells the first request from a byte-identical retry
+        ttl = timedelta(seconds=self._guard.remaining(timestamp) + NONCE_MARGIN)
+        try:
+            kept = await self._nonces.remember_first(f"wechat:nonce:{timestamp}:{nonce}", mine, ttl)
+        except Exception as exc:
+            log.warning("the (timestamp, nonce) memory is unavailable (%s); checking without it", type(exc).__name__)
+            self._metrics.store_errors.inc("nonce")
+            return
+        if kept == mine:
+            return
+        if kept.partition(":")[0] == digest:
+            self._metrics.replays.inc(CHANNEL, "retry")
+            return
+        self._metrics.replays.inc(CHANNEL, "refused")
+        raise Forbidden("a seen (timestamp, nonce) with another body")
 
     def _reply(self, text: str, inbound: Inbound, envelope: Envelope, nonce: str, timestamp: str) -> Answer:
         if not text:
@@ -135,10 +173,18 @@ def mount_wechat(runtime: Runtime) -> Mounted:
         api = WeChatApi(settings.wechat_api_base_url, settings.wechat_appid, settings.wechat_appsecret)
     else:
         log.warning("WECHAT_APPID/WECHAT_APPSECRET are not set: answers later than the deadline cannot be sent")
-    guard = Guard(token, settings.wechat_timestamp_window, runtime.clock)
+    if keys is not None and settings.wechat_allow_plaintext:
+        log.warning(
+            "WECHAT_ALLOW_PLAINTEXT is on: plaintext posts are accepted beside encrypted ones. The URL signature "
+            "does not cover a plaintext body, so anyone who sees one request URL (a proxy log) can post as any "
+            "user and read the reply for WECHAT_TIMESTAMP_WINDOW seconds. Turn it off once the account is in safe mode."
+        )
+    plaintext = keys is None or settings.wechat_allow_plaintext
+    guard = Guard(token, settings.wechat_timestamp_window, runtime.clock, plaintext)
     gate = OnceGate(runtime.store, runtime.metrics, settings.wechat_reply_timeout)
     answers = Answers(runtime.engine, runtime.store, texts)
-    endpoint = WechatEndpoint(guard, keys, answers, gate, LateDelivery(api, runtime.metrics), runtime.metrics)
+    late = LateDelivery(api, runtime.metrics)
+    endpoint = WechatEndpoint(guard, keys, answers, gate, late, runtime.metrics, runtime.store)
 
     async def stop() -> None:
         await gate.drain()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -17,6 +18,10 @@ from bot.channels.wechat.security import Guard
 from bot.channels.wechat.texts import KINDS
 
 MAX_BODY = 64 * 1024
+# WeChat's messages are two levels deep (<xml><Content>); a few events nest further, down to
+# <xml><SendPicsInfo><PicList><item><PicMd5Sum>. Anything deeper is refused before a tree walk could recurse.
+MAX_DEPTH = 6
+UTF8_NAMES = (b"utf-8", b"utf8")
 Mode = Literal["plaintext", "compatible", "safe"]
 Kind = Literal["text", "click", "subscribe", "unsupported", "voice_unrecognised", "ignored"]
 
@@ -26,14 +31,50 @@ class Malformed(Exception):
 
 
 def xml_root(data: bytes | str) -> Element:
-    """The parsed document; any DOCTYPE or entity declaration (XXE, billion laughs) is refused."""
+    """The parsed document: UTF-8 only, no DOCTYPE or entity declaration (XXE, billion laughs), at most
+    MAX_DEPTH levels. Whatever the bytes are, the result is a tree or Malformed, never another exception."""
     try:
-        root: Element = SafeET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        raw = data.encode() if isinstance(data, str) else data
+        raw.decode()  # expat would read a UTF-16 byte order mark, or a declared single-byte encoding, silently
+    except UnicodeError as exc:
+        raise Malformed("not UTF-8") from exc
+    _check_declaration(raw)
+    try:
+        root: Element = SafeET.fromstring(raw, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except (DefusedXmlException, ParseError) as exc:
         raise Malformed(type(exc).__name__) from exc
+    except (ValueError, LookupError, UnicodeError, RecursionError) as exc:  # expat's encoding handler, mostly
+        raise Malformed(f"unreadable XML: {type(exc).__name__}") from exc
     if root.tag != "xml":
         raise Malformed("the root element is not <xml>")
+    _check_depth(root)
     return root
+
+
+def _check_declaration(raw: bytes) -> None:
+    """Only UTF-8 may be declared: expat hands any other name to Python's codecs (gbk is "multi-byte", rot13
+    not a text encoding, idna fails), and a single-byte one would turn the text into something else."""
+    start = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
+    if not start.startswith(b"<?xml"):
+        return
+    end = start.find(b"?>")
+    declared = _ENCODING.search(start[: end if end >= 0 else 200])
+    if declared is not None and declared[2].lower() not in UTF8_NAMES:
+        raise Malformed("an encoding other than UTF-8 is declared")
+
+
+_ENCODING = re.compile(rb"""encoding\s*=\s*(["']?)([^"'\s?>]*)""")
+
+
+def _check_depth(root: Element) -> None:
+    """Level by level, without recursion: a message nested thousands deep is refused, not walked."""
+    level = [child for child in root if len(child)]  # the usual message stops here: every field is plain text
+    depth = 2
+    while level:
+        depth += 1
+        if depth > MAX_DEPTH:
+            raise Malformed(f"elements nested more than {MAX_DEPTH} deep")
+        level = [grandchild for child in level for grandchild in child if len(grandchild)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,16 +88,20 @@ class Envelope:
 
 
 def open_envelope(body: bytes, query: Mapping[str, str], guard: Guard, keys: Keys | None) -> Envelope:
-    """Plaintext as is; with encrypt_type=aes, the <Encrypt> element checked against msg_signature and opened."""
+    """Plaintext as is, if the guard accepts plaintext; with encrypt_type=aes (exactly), the one <Encrypt>
+    element checked against msg_signature and opened, and the XML inside parsed like a plaintext body."""
+    encrypt_type = query.get("encrypt_type")
+    if encrypt_type is None or encrypt_type == "raw":
+        guard.check_plaintext()
+        plain = xml_root(body)  # which also checks that the body is UTF-8
+        return Envelope(body.decode(), plain, "plaintext")
+    if encrypt_type != "aes":  # WeChat sends exactly "aes"; "AES" or " aes" is somebody else
+        raise Malformed("encrypt_type is neither aes nor raw")
     root = xml_root(body)
-    if query.get("encrypt_type", "raw").lower() != "aes":
-        try:
-            return Envelope(body.decode("utf-8"), root, "plaintext")
-        except UnicodeDecodeError as exc:
-            raise Malformed("not UTF-8") from exc
-    encrypted = root.findtext("Encrypt")
-    if not encrypted:
-        raise Malformed("encrypt_type=aes without <Encrypt>")
+    found = root.findall("Encrypt")
+    if len(found) != 1 or not found[0].text:
+        raise Malformed("encrypt_type=aes needs exactly one <Encrypt>")
+    encrypted = found[0].text
     if keys is None:
         raise Malformed("an encrypted message, but WECHAT_AES_KEY is not set")
     guard.check_message(query.get("msg_signature"), query.get("timestamp", ""), query.get("nonce", ""), encrypted)
@@ -155,7 +200,9 @@ def _text(data: dict[str, Any], name: str) -> str:
 
 def translate(envelope: Envelope) -> Inbound:
     """The inbound message; an unknown type becomes "unsupported", never an exception."""
-    root = envelope.root  # already checked: no DTD, no entities
+    root = envelope.root  # already checked: no DTD, no entities, not deep
+    if len({child.tag for child in root}) != len(root):  # which of two FromUserName would be the sender?
+        raise Malformed("a field appears twice")
     try:
         data = fields_of(root)
         message = _message(data)

@@ -27,11 +27,16 @@ def same(expected: str, given: str | None) -> bool:
 
 @dataclass(frozen=True)
 class Guard:
-    """Checks `signature` (token, timestamp, nonce) and that the timestamp is within `window` seconds of now."""
+    """Checks `signature` (token, timestamp, nonce) and that the timestamp is within `window` seconds of now.
+
+    `plaintext` says whether a plaintext body is accepted at all: the URL signature does not cover the body, so
+    with an EncodingAESKey configured only the ciphertext's msg_signature vouches for a message.
+    """
 
     token: str
     window: float
     clock: Clock
+    plaintext: bool = True
 
     def check(self, signature: str | None, timestamp: str | None, nonce: str | None) -> None:
         if not timestamp or nonce is None:
@@ -47,6 +52,14 @@ class Guard:
             raise Forbidden("timestamp is not a plain number of seconds")
         if abs(self.clock.now().timestamp() - int(timestamp)) > self.window:
             raise Forbidden("timestamp outside the window")
+
+    def check_plaintext(self) -> None:
+        if not self.plaintext:
+            raise Forbidden("plaintext, but an EncodingAESKey is set (WECHAT_ALLOW_PLAINTEXT is off)")
+
+    def remaining(self, timestamp: str) -> float:
+        """Seconds until a timestamp that passed `fresh` leaves the window: how long its nonce must be kept."""
+        return max(int(timestamp) + self.window - self.clock.now().timestamp(), 0.0)
 
     def check_message(self, msg_signature: str | None, timestamp: str, nonce: str, encrypted: str) -> None:
         """Safe mode: `msg_signature` covers the ciphertext as well."""
