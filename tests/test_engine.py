@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
+from collections.abc import Coroutine
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.core.clock import FixedClock
-from bot.core.engine import Engine
+from bot.core.engine import ATTEMPTS, Engine
 from bot.core.keys import conversation_key
 from bot.core.messages import Message
 from bot.core.session import Session
 from bot.store.memory import MemoryStore
 from bot.store.sqlite import SqliteStore
+from tests.sqlite_kit import opened, raw
 
 
 def say(text: str, user: str = "u1") -> Message:
@@ -153,3 +157,86 @@ async def test_an_unchanged_session_is_saved_again_only_to_keep_it_alive(engine:
     clock.current += timedelta(minutes=6)
     await engine.handle(say("办签注要交钱吗"))
     assert await engine.store.load(key) != first  # touched, so the 30 days start again
+
+
+# -- two processes on one store: each turn's save is conditional on the version it read ----------------------
+
+
+def lines_of(caplog: pytest.LogCaptureFixture, text: str) -> int:
+    return sum(text in record.getMessage() for record in caplog.records)
+
+
+async def together(path: Path, jobs: list[Coroutine[Any, Any, object]]) -> None:
+    """Runs the jobs while another connection holds the file's write lock until each job has started: every
+    store's first turn then reads before any of them can write, as two processes' turns do when they meet.
+    The rest run as they come, on the stores' worker threads."""
+    with raw(path) as other:
+        other.execute("BEGIN IMMEDIATE")
+
+        async def release() -> None:
+            other.execute("ROLLBACK")
+
+        await asyncio.gather(*jobs, release())
+
+
+async def test_two_engines_on_one_file_keep_both_messages_of_every_user(
+    shared_engine_parts: Engine, clock: FixedClock, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two engines (as two processes have them: separate stores, caches and locks on one file) get the date
+    and the city of 100 users at the same moment; a third message, on a third store, finds both for all 100,
+    and every turn was counted once however often it ran."""
+    caplog.set_level(logging.DEBUG, logger="bot.core.engine")
+    path, users = tmp_path / "shared.db", [f"user{i}" for i in range(100)]
+    async with opened(path, clock) as a_store, opened(path, clock) as b_store:
+        a, b = (shared_engine_parts.with_store(store, clock) for store in (a_store, b_store))
+        await together(
+            path, [job for u in users for job in (a.handle(say("10月20号过期了", u)), b.handle(say("上海", u)))]
+        )
+        await a_store.flush_traffic()
+        await b_store.flush_traffic()
+        counted = sum((await a_store.traffic(clock.today())).turns.values())
+    reruns = lines_of(caplog, "the turn runs again")
+    async with opened(path, clock) as c_store:
+        c = shared_engine_parts.with_store(c_store, clock)
+        sessions = [(await c.handle_turn(say("办签注收费吗", u))).session for u in users]
+    assert [(s.city, str(s.expiry)) for s in sessions] == [("上海", "2026-10-20")] * 100
+    assert counted == 200
+    assert reruns > 0  # at least the first user's two turns met
+
+
+async def test_a_turn_in_another_process_does_not_bring_a_forgotten_session_back(
+    shared_engine_parts: Engine, clock: FixedClock, tmp_path: Path
+) -> None:
+    """Engine B forgets 50 users while engine A, on another store of the same file, answers their next
+    message: A's turns either come after the delete or run again on an empty session; the city is gone."""
+    path, users = tmp_path / "shared.db", [f"user{i}" for i in range(50)]
+    async with opened(path, clock) as a_store, opened(path, clock) as b_store:
+        a, b = (shared_engine_parts.with_store(store, clock) for store in (a_store, b_store))
+        for u in users:
+            await a.handle(say("我在上海", u))
+        await together(path, [job for u in users for job in (b.forget("test", u), a.handle(say("10月20号过期了", u)))])
+    async with opened(path, clock) as c_store:
+        c = shared_engine_parts.with_store(c_store, clock)
+        sessions = [(await c.handle_turn(say("办签注收费吗", u))).session for u in users]
+    assert [s.city for s in sessions] == [None] * 50
+
+
+async def test_a_turn_that_loses_every_race_apologises_and_writes_nothing(
+    shared_engine_parts: Engine, clock: FixedClock, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A trigger on the file drops every write to the session, as if another process saved it each time just
+    before: the turn runs ATTEMPTS times, then apologises; the stored session is what it was."""
+    caplog.set_level(logging.DEBUG, logger="bot.core.engine")
+    path = tmp_path / "state.db"
+    async with opened(path, clock) as store:
+        engine = shared_engine_parts.with_store(store, clock)
+        await engine.handle(say("我在上海"))
+        with raw(path) as other:
+            other.execute("CREATE TRIGGER always_beaten BEFORE UPDATE ON documents BEGIN SELECT RAISE(IGNORE); END")
+        replies = await engine.handle(say("10月20号过期了"))
+        with raw(path) as other:
+            other.execute("DROP TRIGGER always_beaten")
+        turn = await engine.handle_turn(say("办签注收费吗"))
+    assert "刚才的信息没有丢" in replies[0].text
+    assert lines_of(caplog, "the turn runs again") == ATTEMPTS
+    assert (turn.session.city, turn.session.expiry) == ("上海", None)

@@ -12,7 +12,7 @@ import pytest
 
 from bot.core.clock import FixedClock
 from bot.core.errors import StoreError
-from bot.store.base import SESSION_TTL, Store
+from bot.store.base import NO_VERSION, SESSION_TTL, Store
 from bot.store.memory import MemoryStore
 from bot.store.sqlite import SqliteStore
 from bot.store.traffic import RETENTION_DAYS, Asked, AskedCount, TrafficStore
@@ -138,6 +138,146 @@ async def test_use_after_close_raises_store_error(store: Store) -> None:
         await store.load("k")
     with pytest.raises(StoreError, match="closed"):
         await store.save("k", "{}")
+    with pytest.raises(StoreError, match="closed"):
+        await store.load_versioned("k")
+    with pytest.raises(StoreError, match="closed"):
+        await store.compare_and_save("k", "{}", NO_VERSION)
+
+
+# -- versions and conditional saves: what lets turns in several processes share one store ----------------------
+
+
+@pytest.fixture
+async def writers(store: Store, clock: FixedClock) -> AsyncIterator[tuple[Store, Store]]:
+    """Two writers of the same storage, with no lock in common: two SqliteStores on one file, as two processes
+    have them; for a store that cannot be opened twice, the store itself twice (its writers take no lock)."""
+    if not isinstance(store, SqliteStore) or store.path == ":memory:":
+        yield store, store
+        return
+    other = await SqliteStore.open(store.path, clock)
+    yield store, other
+    await other.close()
+
+
+async def test_an_unknown_key_has_no_document_and_no_version(store: Store) -> None:
+    assert await store.load_versioned("wechat:nobody") == (None, NO_VERSION)
+
+
+async def test_every_save_changes_the_version(store: Store) -> None:
+    await store.save("k", "1")
+    one, first = await store.load_versioned("k")
+    assert (one, first != NO_VERSION) == ("1", True)
+    await store.save("k", "2")
+    two, second = await store.load_versioned("k")
+    assert await store.compare_and_save("k", "3", second) is True
+    three, third = await store.load_versioned("k")
+    assert (two, three) == ("2", "3")
+    assert len({NO_VERSION, first, second, third}) == 4
+
+
+async def test_a_new_key_is_created_once(store: Store) -> None:
+    assert await store.compare_and_save("k", "first", NO_VERSION) is True
+    assert await store.compare_and_save("k", "second", NO_VERSION) is False  # it has a document by now
+    assert await store.load("k") == "first"
+
+
+async def test_a_save_over_a_version_read_before_another_save_fails_and_writes_nothing(store: Store) -> None:
+    await store.save("k", "base")
+    _, version = await store.load_versioned("k")
+    assert await store.compare_and_save("k", "mine", version) is True
+    assert await store.compare_and_save("k", "stale", version) is False
+    assert await store.load("k") == "mine"
+
+
+async def test_an_unconditional_save_also_defeats_an_older_version(store: Store) -> None:
+    await store.save("k", "base")
+    _, version = await store.load_versioned("k")
+    await store.save("k", "theirs")
+    assert await store.compare_and_save("k", "mine", version) is False
+    assert await store.load("k") == "theirs"
+
+
+async def test_a_deleted_document_does_not_come_back_through_an_old_version(store: Store) -> None:
+    await store.save("k", "forget me")
+    _, version = await store.load_versioned("k")
+    await store.delete("k")
+    assert await store.compare_and_save("k", "forget me, changed", version) is False
+    assert await store.load_versioned("k") == (None, NO_VERSION)
+
+
+async def test_a_key_written_again_after_a_delete_gets_a_version_it_never_had(store: Store) -> None:
+    seen = set()
+    for _ in range(20):
+        await store.save("k", "again")
+        _, version = await store.load_versioned("k")
+        seen.add(version)
+        await store.delete("k")
+    await store.save("k", "after the delete")
+    _, version = await store.load_versioned("k")
+    assert len(seen) == 20
+    assert version not in seen
+    for old in seen:
+        assert await store.compare_and_save("k", "from before the delete", old) is False
+    assert await store.load("k") == "after the delete"
+
+
+async def test_an_expired_document_counts_as_none(store: Store, clock: FixedClock) -> None:
+    await store.save("k", "old")
+    clock.current = T0 + timedelta(days=31)
+    assert await store.load_versioned("k") == (None, NO_VERSION)
+    assert await store.compare_and_save("k", "new", NO_VERSION) is True
+    assert await store.compare_and_save("k", "newer", NO_VERSION) is False  # live again
+    assert await store.load("k") == "new"
+
+
+async def test_two_writers_read_the_same_version_and_the_second_save_conflicts(writers: tuple[Store, Store]) -> None:
+    a, b = writers
+    await a.save("k", '{"n": 0}')
+    (read_a, version_a), (read_b, version_b) = await a.load_versioned("k"), await b.load_versioned("k")
+    assert (read_a, read_b, version_a == version_b) == ('{"n": 0}', '{"n": 0}', True)
+    await b.load_versioned("k")  # read twice: a store with a read cache has it cached now
+    assert await a.compare_and_save("k", '{"n": 1, "by": "a"}', version_a) is True
+    _, own = await a.load_versioned("k")
+    assert await b.compare_and_save("k", '{"n": 1, "by": "b"}', version_b) is False
+    again, version = await b.load_versioned("k")  # after a lost race, b reads what a saved
+    assert again == '{"n": 1, "by": "a"}'
+    assert await b.compare_and_save("k", '{"n": 2, "by": "b"}', version) is True
+    # a's read cache may not have seen b's save yet; its save over its own last version fails all the same
+    assert await a.compare_and_save("k", '{"n": 2, "by": "a"}', own) is False
+    assert await a.load_versioned("k") == await b.load_versioned("k")
+    assert await a.load("k") == '{"n": 2, "by": "b"}'
+
+
+async def test_two_writers_both_creating_a_key_one_wins(writers: tuple[Store, Store]) -> None:
+    a, b = writers
+    assert (await a.load_versioned("k"), await b.load_versioned("k")) == ((None, NO_VERSION), (None, NO_VERSION))
+    assert await a.compare_and_save("k", "a", NO_VERSION) is True
+    assert await b.compare_and_save("k", "b", NO_VERSION) is False
+    assert await b.load("k") == "a"
+
+
+async def test_concurrent_increments_by_two_writers_without_a_common_lock_lose_nothing(
+    writers: tuple[Store, Store],
+) -> None:
+    """Read, yield, write over the version read, and read again after a lost race: 2 x 10 counters, 2 x 15
+    increments each, interleaved on both writers, end at exactly 30 each."""
+    a, b = writers
+    lost = 0
+
+    async def increment(store: Store, key: str) -> None:
+        nonlocal lost
+        while True:
+            raw, version = await store.load_versioned(key)
+            n = json.loads(raw)["n"] if raw else 0
+            await asyncio.sleep(0)  # invite interleaving
+            if await store.compare_and_save(key, json.dumps({"n": n + 1}), version):
+                return
+            lost += 1
+
+    keys = [f"counter{i}" for i in range(10)]
+    await asyncio.gather(*(increment(s, key) for _ in range(15) for key in keys for s in (a, b)))
+    assert [json.loads(await b.load(key) or "{}") for key in keys] == [{"n": 30}] * 10
+    assert lost > 0  # the races did happen
 
 
 # -- traffic records (bot.store.traffic): every store keeps them, the same way --------------------------------

@@ -32,7 +32,12 @@ async def test_creates_schema_in_wal_mode_and_missing_folders(tmp_path: Path, cl
     with raw(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         columns = [(r[1], r[2], r[3], r[5]) for r in conn.execute("PRAGMA table_info(documents)")]
-        assert columns == [("key", "TEXT", 0, 1), ("body", "TEXT", 1, 0), ("updated_at", "REAL", 1, 0)]
+        assert columns == [
+            ("key", "TEXT", 0, 1),
+            ("body", "TEXT", 1, 0),
+            ("updated_at", "REAL", 1, 0),
+            ("version", "INTEGER", 1, 0),
+        ]
         version = conn.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
         assert version == (str(SCHEMA_VERSION),)
 

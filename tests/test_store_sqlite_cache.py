@@ -42,7 +42,7 @@ async def test_another_process_s_writes_and_deletes_are_seen(tmp_path: Path, clo
             updated = T0.timestamp()
             other.execute("UPDATE documents SET body = 'theirs' WHERE key = 'k'")
             other.execute("DELETE FROM documents WHERE key = 'gone'")
-            other.execute("INSERT INTO documents VALUES ('new', 'fresh', ?)", (updated,))
+            other.execute("INSERT INTO documents (key, body, updated_at) VALUES ('new', 'fresh', ?)", (updated,))
         past_the_interval()
         assert [await store.load("k"), await store.load("gone"), await store.load("new")] == ["theirs", None, "fresh"]
 
@@ -69,7 +69,7 @@ def test_a_read_in_flight_while_the_cache_was_cleared_puts_nothing_back() -> Non
     cache.get("k")
     epoch = cache.epoch  # a read starts
     cache.get("k")  # meanwhile the version moved: everything is dropped
-    cache.put("k", "stale", 1.0, epoch)  # the read lands
+    cache.put("k", "stale", 1.0, 7, epoch)  # the read lands
     assert cache.get("k") is None
 
 
@@ -77,5 +77,5 @@ def test_the_cache_holds_at_most_its_limit_dropping_the_oldest() -> None:
     cache = DocumentCache(lambda: 1, limit=2)
     cache.get("a")
     for key in "abc":
-        cache.put(key, key, 1.0, cache.epoch)
-    assert [cache.get(key) for key in "abc"] == [None, ("b", 1.0), ("c", 1.0)]
+        cache.put(key, key, 1.0, 7, cache.epoch)
+    assert [cache.get(key) for key in "abc"] == [None, ("b", 1.0, 7), ("c", 1.0, 7)]

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from bot.core.clock import Clock
 from bot.core.errors import StoreError, StoreUnavailable
-from bot.store.base import SESSION_TTL
+from bot.store.base import NO_VERSION, SESSION_TTL, Versioned
 from bot.store.locks import KeyedLocks
 from bot.store.sqlite_cache import DocumentCache
 from bot.store.sqlite_checkpoint import Checkpointer
@@ -21,6 +21,7 @@ from bot.store.sqlite_commit import GroupCommit
 from bot.store.sqlite_errors import corrupt, translate
 from bot.store.sqlite_extras import EXTRA_SCHEMA, SqliteExtras
 from bot.store.sqlite_traffic import TRAFFIC_SCHEMA, SqliteTraffic, traffic_purge
+from bot.store.sqlite_versions import INSERT_NEW, SELECT, UPDATE_IF, UPSERT, add_version_column, fresh_version
 from bot.store.traffic_buffer import TrafficBuffer
 
 SCHEMA_VERSION = 1
@@ -34,10 +35,6 @@ _SCHEMA = (
     "CREATE TABLE documents (key TEXT PRIMARY KEY, body TEXT NOT NULL, updated_at REAL NOT NULL)",
     f"INSERT INTO meta (name, value) VALUES ('schema_version', '{SCHEMA_VERSION}')",
     "COMMIT",
-)
-_UPSERT = (
-    "INSERT INTO documents (key, body, updated_at) VALUES (?, ?, ?) "
-    "ON CONFLICT (key) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at"
 )
 
 
@@ -111,30 +108,56 @@ class SqliteStore(SqliteExtras, SqliteTraffic):
         return self._path
 
     async def load(self, key: str) -> str | None:
+        return (await self.load_versioned(key))[0]
+
+    async def load_versioned(self, key: str) -> Versioned:
+        """May come from the cache: a version it has not seen yet makes the conditional save fail, not lose."""
         cutoff = (self._clock.now() - self._ttl).timestamp()
         # The cache runs a statement inline, so only while the worker is not using the connection.
         cached = self._cache.get(key) if self._queued == 0 else None
         if cached is None:
             epoch = self._cache.epoch
-            rows = await self._run("SELECT body, updated_at FROM documents WHERE key = ?", (key,))
-            cached = (str(rows[0][0]), float(rows[0][1])) if rows else (None, 0.0)
-            self._cache.put(key, cached[0], cached[1], epoch)
-        body, updated_at = cached
-        return body if updated_at > cutoff else None
+            rows = await self._run(SELECT, (key,))
+            cached = (str(rows[0][0]), float(rows[0][1]), int(rows[0][2])) if rows else (None, 0.0, NO_VERSION)
+            self._cache.put(key, cached[0], cached[1], cached[2], epoch)
+        body, updated_at, version = cached
+        return (body, version) if updated_at > cutoff else (None, NO_VERSION)
 
     async def save(self, key: str, document: str) -> None:
+        await self._write(key, document, None)
+
+    async def compare_and_save(self, key: str, document: str, version: int) -> bool:
+        """One statement that checks the version under the file's write lock (see sqlite_versions). A lost race
+        drops the key's cache entry, so the caller's next read asks the file."""
+        return await self._write(key, document, version)
+
+    async def _write(self, key: str, document: str, expected: int | None) -> bool:
+        """Saves unconditionally (`expected` None) or only over version `expected`; True if it was saved."""
         now = self._clock.now()
         if self._last_purge is None or now - self._last_purge >= PURGE_INTERVAL:
             await self.purge()
         if self._traffic.due:
             await self.flush_traffic()
+        updated_at, version = now.timestamp(), fresh_version()
+        parameters: tuple[Any, ...]
+        if expected is None:
+            sql, parameters = UPSERT, (key, document, updated_at, version)
+        elif expected == NO_VERSION:
+            cutoff = (now - self._ttl).timestamp()
+            sql, parameters = INSERT_NEW, (key, document, updated_at, version, cutoff)
+        else:
+            sql, parameters = UPDATE_IF, (document, updated_at, version, key, expected)
         epoch = self._cache.epoch
         try:
-            await self._run(_UPSERT, (key, document, now.timestamp()))
+            changed = await self._change(sql, parameters)
         except BaseException:
             self._cache.drop(key)  # it may or may not have landed
             raise
-        self._cache.put(key, document, now.timestamp(), epoch)
+        if changed != 1:
+            self._cache.drop(key)  # another writer came first
+            return False
+        self._cache.put(key, document, updated_at, version, epoch)
+        return True
 
     async def delete(self, key: str) -> None:
         """Deletes the key's document and its reminders."""
@@ -212,6 +235,7 @@ class SqliteStore(SqliteExtras, SqliteTraffic):
                 self._execute(statement)
         for statement in (*EXTRA_SCHEMA, *TRAFFIC_SCHEMA):  # added after version 1 shipped; harmless to repeat
             self._execute(statement)
+        add_version_column(self._execute)  # also added after version 1 shipped
         cutoff = ((self._clock.now() - self._ttl).timestamp(),)
         self._execute("DELETE FROM documents WHERE updated_at <= ?", cutoff)
         for sql, parameters in traffic_purge(self._clock.today()):

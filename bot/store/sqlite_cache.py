@@ -3,8 +3,10 @@
 SQLite's `PRAGMA data_version` changes when another connection commits to the file. The cache runs it at
 most once per `revalidate` seconds (a read of the file costs about as much as the check itself), and clears
 every entry when the number has moved; so a read sees another process's commit within that interval, and
-this process's own writes at once. Entries remember an epoch: a read or write that was in flight while the
-cache was cleared does not put back what it saw, because a newer value may have landed in between.
+this process's own writes at once. A stale entry's version is stale too, so a conditional save made from it
+fails in the database and costs a rerun, never a lost update (the store then drops the entry). Entries
+remember an epoch: a read or write that was in flight while the cache was cleared does not put back what it
+saw, because a newer value may have landed in between.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-Entry = tuple[str | None, float]  # (body or None when the key has no row, updated_at)
+Entry = tuple[str | None, float, int]  # (body or None when the key has no row, updated_at, version)
 REVALIDATE = 0.001  # seconds
 LIMIT = 50_000
 
@@ -43,14 +45,14 @@ class DocumentCache:
         self.revalidate()
         return self._entries.get(key)
 
-    def put(self, key: str, body: str | None, updated_at: float, epoch: int) -> None:
+    def put(self, key: str, body: str | None, updated_at: float, version: int, epoch: int) -> None:
         """Records what a read found or a committed write left, unless the cache was cleared since `epoch`."""
         if epoch != self.epoch:
             self._entries.pop(key, None)
             return
         if key not in self._entries and len(self._entries) >= self._limit:
             del self._entries[next(iter(self._entries))]  # the oldest entry
-        self._entries[key] = (body, updated_at)
+        self._entries[key] = (body, updated_at, version)
 
     def drop(self, key: str) -> None:
         self._entries.pop(key, None)
