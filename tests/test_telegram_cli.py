@@ -108,6 +108,40 @@ async def test_polling_holds_a_whole_conversation_and_stops_cleanly(
     await store.close()
 
 
+@pytest.mark.slow
+async def test_at_debug_the_log_holds_no_chat_id_and_no_reply_text(tmp_path: Path) -> None:
+    """python-telegram-bot logs every Bot API call with its parameters at DEBUG; those lines stay out."""
+    api, user = FakeBotApi(), {"id": 918273645, "is_bot": False, "first_name": "王五"}
+    async with serving(fake_api_app(api)) as base:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("QIANZHU_")}
+        env |= {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": f"{base}/bot", "QIANZHU_LOG_LEVEL": "DEBUG"}
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "telegram", "--db", str(tmp_path / "debug.db"), env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            await until(lambda: api.called("deleteWebhook"), "polling to start")
+            api.push(message("我的居住证10月20号过期了", user))
+            await until(lambda: len(api.sent()) == 1, "the question about the city")
+            api.push(button("c:上海", user))
+            await until(lambda: len(api.sent()) == 2, "the verdict")
+        finally:
+            if process.returncode is None:
+                process.send_signal(signal.SIGTERM)
+            stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    log = stdout.decode() + stderr.decode()
+    assert process.returncode == 0, log
+    assert "DEBUG" in log  # the level is on: our own debug lines and the libraries' INFO ones are there
+    assert "918273645" not in log
+    assert "王五" not in log
+    assert "10月20号" not in log
+    for sent in api.sent():
+        for line in sent.splitlines():
+            assert line.strip() not in log or len(line.strip()) < 6, line
+    assert TOKEN not in log
+    assert "QIANZHU_KEY_SALT is not set" in log
+
+
 async def test_set_webhook_registers_the_url_with_the_secret(capsys: pytest.CaptureFixture[str]) -> None:
     api = FakeBotApi()
     async with serving(fake_api_app(api)) as base:
@@ -190,10 +224,19 @@ def test_bot_api_request_lines_are_dropped_unless_debugging(caplog: pytest.LogCa
 @pytest.mark.usefixtures("clean_logging")
 def test_at_debug_the_token_is_redacted_everywhere(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="httpx")
-    caplog.set_level(logging.DEBUG, logger="telegram")
+    caplog.set_level(logging.DEBUG)
     guard_logs(SecretStr(TOKEN), "DEBUG")
     logging.getLogger("httpx").info(URL_LINE, TOKEN)
-    logging.getLogger("telegram.Bot").debug("Set Bot API URL: https://api.telegram.org/bot%s", TOKEN)
+    logging.getLogger("telegram.ext.Application").info("Bot API URL: https://api.telegram.org/bot%s", TOKEN)
     assert TOKEN not in caplog.text
     assert "bot<token>/getMe" in caplog.text
     assert "bot<token>" in caplog.records[-1].getMessage()
+
+
+@pytest.mark.usefixtures("clean_logging")
+def test_at_debug_python_telegram_bot_logs_from_info_only(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    guard_logs(SecretStr(TOKEN), "DEBUG")
+    logging.getLogger("telegram.ext.ExtBot").debug("Calling Bot API endpoint `sendMessage` with chat_id 918273645")
+    logging.getLogger("telegram.ext.Application").info("Application started")
+    assert [r.getMessage() for r in caplog.records] == ["Application started"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,17 +12,19 @@ from pathlib import Path
 
 from bot.catalog.catalog import Catalog
 from bot.catalog.loader import load_catalog
+from bot.cli import exits
 from bot.core.clock import Clock
 from bot.core.engine import Engine
-from bot.core.errors import ContentError, StoreError
+from bot.core.errors import ContentError, StoreError, StoreUnavailable
 from bot.metrics import Metrics
 from bot.settings import Settings
 from bot.store.extras import Stores
 from bot.store.factory import open_store
 
-EXIT_CONTENT = 2
-EXIT_STORE = 3
-EXIT_CONFIG = 4
+log = logging.getLogger(__name__)
+EXIT_CONTENT = exits.CONTENT  # the names the channels import; bot.cli.exits holds the whole table
+EXIT_STORE = exits.STORE
+EXIT_CONFIG = exits.CONFIG
 
 
 class StartupFailed(SystemExit):
@@ -51,6 +54,17 @@ class Runtime:
     engine: Engine
 
 
+def warn_if_unsalted(settings: Settings) -> None:
+    """For the servers: without a salt the conversation keys are plain hashes of the user ids, and Telegram's
+    numeric ids can be enumerated, so the keys in the logs and the store could be traced back to users."""
+    if not settings.key_salt.get_secret_value():
+        log.warning(
+            "QIANZHU_KEY_SALT is not set: conversation keys are unsalted hashes, and Telegram ids can be recovered "
+            "from them by trying every id. Set it to a long random value (changing it later starts every "
+            "conversation afresh)."
+        )
+
+
 def settle_heap() -> None:
     """Moves everything built at start-up (the dictionary, the content, compiled patterns) out of the garbage
     collector's sight: it lives as long as the process, and scanning it on every full collection cost ~5% of a
@@ -65,6 +79,8 @@ def settle_heap() -> None:
 async def running(settings: Settings, catalog: Catalog, db: str, clock: Clock) -> AsyncIterator[Runtime]:
     try:
         store = await open_store(db, clock)
+    except StoreUnavailable as exc:  # another process holds the lock: worth starting again shortly
+        raise StartupFailed(exits.STORE_BUSY, f"数据库被占用，请稍后重试 / store busy: {exc}") from exc
     except StoreError as exc:
         raise StartupFailed(EXIT_STORE, f"无法打开数据库 / store error: {exc}") from exc
     metrics = Metrics()

@@ -12,13 +12,14 @@ from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 
 from bot.channels.telegram.app import ALLOWED_UPDATES, TelegramBot, file_url, guard_logs
 from bot.channels.telegram.texts import TelegramTexts, load_texts
-from bot.cli.runtime import EXIT_CONFIG, EXIT_CONTENT, Runtime, StartupFailed
+from bot.cli import exits
+from bot.cli.runtime import EXIT_CONFIG, EXIT_CONTENT, Runtime, StartupFailed, warn_if_unsalted
 from bot.core.errors import ContentError
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 POLL_TIMEOUT = 30  # seconds one getUpdates call may wait for news
-EXIT_UNREACHABLE = 5  # the Bot API could not be reached at start-up: worth restarting, unlike EXIT_CONFIG
+EXIT_UNREACHABLE = exits.TELEGRAM_UNREACHABLE  # worth restarting, unlike EXIT_CONFIG
 
 
 def _texts(settings: Settings) -> TelegramTexts:
@@ -35,6 +36,18 @@ def _safe(error: Exception, settings: Settings) -> str:
     return text.replace(token, "<token>") if token else text
 
 
+def start_failure(error: Exception, settings: Settings, texts: TelegramTexts | None = None) -> tuple[int, str] | None:
+    """The exit code and message for a Bot API error at start-up, or None when it is not one."""
+    texts = texts or _texts(settings)
+    if isinstance(error, InvalidToken):
+        return EXIT_CONFIG, texts.cli.bad_token.format(error=_safe(error, settings))
+    if isinstance(error, BadRequest):  # a NetworkError in PTB's hierarchy, but a refusal, not an outage
+        return EXIT_CONFIG, texts.cli.refused.format(error=_safe(error, settings))
+    if isinstance(error, NetworkError):
+        return EXIT_UNREACHABLE, texts.cli.unreachable.format(error=_safe(error, settings))
+    return None
+
+
 async def run_polling(runtime: Runtime) -> int:
     settings = runtime.settings
     texts = _texts(settings)
@@ -42,6 +55,7 @@ async def run_polling(runtime: Runtime) -> int:
         print(texts.cli.missing_token, file=sys.stderr)
         return EXIT_CONFIG
     guard_logs(settings.telegram_token, settings.log_level)
+    warn_if_unsalted(settings)
     bot = TelegramBot.create(runtime, texts, polling=True)
     updater = bot.application.updater
     assert updater is not None  # built with polling=True
@@ -55,15 +69,12 @@ async def run_polling(runtime: Runtime) -> int:
         await bot.application.start()
         log.info("polling Telegram as @%s", bot.application.bot.username)
         await stop.wait()
-    except InvalidToken as exc:
-        print(texts.cli.bad_token.format(error=_safe(exc, settings)), file=sys.stderr)
-        return EXIT_CONFIG
-    except BadRequest as exc:  # a NetworkError in PTB's hierarchy, but a refusal, not an outage
-        print(texts.cli.refused.format(error=_safe(exc, settings)), file=sys.stderr)
-        return EXIT_CONFIG
-    except NetworkError as exc:
-        print(texts.cli.unreachable.format(error=_safe(exc, settings)), file=sys.stderr)
-        return EXIT_UNREACHABLE
+    except TelegramError as exc:
+        failure = start_failure(exc, settings, texts)
+        if failure is None:
+            raise
+        print(failure[1], file=sys.stderr)
+        return failure[0]
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)

@@ -48,12 +48,13 @@ def _install(target: logging.Filterer, redact: RedactToken) -> None:
 
 
 def guard_logs(token: SecretStr, log_level: str) -> None:
-    """Keeps the token out of the logs. Unless the level is DEBUG, python-telegram-bot logs only warnings and
-    httpx's request lines for the Bot API (their URLs hold the token) are dropped; at DEBUG they are redacted.
-    The httpx logger's level is left alone, as the WeChat channel shares it. Every root handler redacts too."""
+    """Keeps the token, chat ids and texts out of the logs. python-telegram-bot logs only warnings, and at
+    DEBUG also its INFO lines, never its DEBUG ones: those carry every Bot API call's parameters and results
+    (chat ids, reply texts). httpx's request lines for the Bot API (their URLs hold the token) are dropped,
+    and at DEBUG redacted. The httpx logger's level is left alone, as the WeChat channel shares it. Every root
+    handler redacts too."""
     secret, debug = token.get_secret_value(), log_level == "DEBUG"
-    if not debug:
-        logging.getLogger("telegram").setLevel(logging.WARNING)
+    logging.getLogger("telegram").setLevel(logging.INFO if debug else logging.WARNING)
     _install(logging.getLogger("httpx"), RedactToken(secret, drop=not debug))
     for handler in logging.getLogger().handlers:
         _install(handler, RedactToken(secret))
