@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
-from bot import __version__
+from bot import __version__, logs
 from bot.catalog.loader import default_content_dir, load_catalog
+from bot.cli import exits
 from bot.cli.chat import ask, chat
 from bot.cli.replay import replay
 from bot.cli.runtime import catalog_or_exit, running
@@ -74,6 +74,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080)
     p.add_argument("--db", help="SQLite file (default: $QIANZHU_DB)")
+    p.add_argument("--metrics-port", type=int, help="serve /metrics on this port only, not on --port")
+    p.add_argument("--metrics-host", default="127.0.0.1", help="the address for --metrics-port (127.0.0.1)")
 
     p = sub.add_parser("wechat", help="WeChat Official Account tools")
     wechat = p.add_subparsers(dest="wechat_command", required=True)
@@ -151,10 +153,11 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         async with running(settings, catalog, args.db or settings.db, clock) as runtime:
             return await run_polling(runtime)
     if args.command == "serve":
-        from bot.cli.serve_cmd import serve
+        from bot.cli.serve_cmd import serve, stop_signals
 
-        async with running(settings, catalog, args.db or settings.db, clock) as runtime:
-            return await serve(runtime, args.host, args.port)
+        with stop_signals() as stop:  # from here to the store's close, SIGTERM and SIGINT stop cleanly
+            async with running(settings, catalog, args.db or settings.db, clock) as runtime:
+                return await serve(runtime, args.host, args.port, stop, args.metrics_port, args.metrics_host)
     if args.command == "chat":
         async with running(settings, catalog, args.db or settings.db, clock) as runtime:
             return await chat(runtime.engine, args.user, sys.stdin, sys.stdout)
@@ -186,17 +189,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings.from_env()
     except ValueError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
-        return 4
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        return exits.CONFIG
+    logs.configure(settings.log_level, settings.log_format)
     try:
         with asyncio.Runner(loop_factory=_loop_factory(args.command)) as runner:
             return runner.run(run(args, settings))
     except KeyboardInterrupt:
-        return 130
+        return exits.INTERRUPTED
     except BrokenPipeError:  # the reader went away (`qianzhu chat | head`): stop quietly, no traceback
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        return 1
+        return exits.FAILED
+    finally:
+        logs.flush(everything=True)
 
 
 if __name__ == "__main__":

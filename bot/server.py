@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -14,9 +15,11 @@ from starlette.routing import BaseRoute, Route
 
 from bot.asgi import Endpoint, Receive, Scope, Send
 from bot.cli.runtime import Runtime
+from bot.logs import new_request_id
 
 log = logging.getLogger(__name__)
 Hook = Callable[[], Awaitable[None]]
+OPERATOR_PATHS = frozenset({"/healthz", "/metrics"})
 
 
 @dataclass
@@ -30,46 +33,101 @@ class Mounted:
 
 
 class App:
-    """Starlette, except for the channels' raw endpoints, which get HTTP requests for their exact path first."""
+    """Starlette, except for the channels' raw endpoints, which get HTTP requests for their exact path first.
 
-    def __init__(self, starlette: Starlette, endpoints: dict[str, Endpoint]) -> None:
+    Every HTTP request gets a request id for the logs. With `metrics_port`, /metrics is served only on that
+    port, and that port serves nothing else but /healthz. `draining` turns /healthz to 503 once the server is
+    stopping, so a load balancer stops sending new requests.
+    """
+
+    def __init__(
+        self,
+        starlette: Starlette,
+        endpoints: dict[str, Endpoint],
+        channels: Sequence[Mounted] = (),
+        metrics_port: int | None = None,
+    ) -> None:
         self.starlette = starlette
         self._endpoints = endpoints
+        self._channels = tuple(channels)
+        self.metrics_port = metrics_port
+        self.draining = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        endpoint = self._endpoints.get(scope["path"]) if scope["type"] == "http" else None
-        if endpoint is None:
-            await self.starlette(scope, receive, send)
-        else:
-            await endpoint(scope, receive, send)
+        if scope["type"] == "http":
+            new_request_id()
+            if self.metrics_port is not None and not self._on_its_port(scope):
+                await PlainTextResponse("not found\n", status_code=404)(scope, receive, send)
+                return
+            endpoint = self._endpoints.get(scope["path"])
+            if endpoint is not None:
+                await endpoint(scope, receive, send)
+                return
+        await self.starlette(scope, receive, send)
+
+    def _on_its_port(self, scope: Scope) -> bool:
+        """Whether the path may be served on the port the request came to (only with a metrics port)."""
+        server = scope.get("server")
+        if server is not None and server[1] == self.metrics_port:
+            return str(scope["path"]) in OPERATOR_PATHS
+        return str(scope["path"]) != "/metrics"
+
+    async def start(self) -> None:
+        """Runs every channel's start-up hooks in order; the first failure propagates."""
+        for channel in self._channels:
+            for hook in channel.startup:
+                await hook()
+
+    async def stop(self) -> None:
+        """Runs every channel's shut-down hooks, last channel first; a failing hook is logged, not raised."""
+        for channel in reversed(self._channels):
+            for hook in channel.shutdown:
+                try:
+                    await hook()
+                except Exception:  # one channel failing to stop must not keep the others running
+                    log.exception("a shutdown hook failed")
 
 
-def build_app(runtime: Runtime, channels: Sequence[Mounted] = ()) -> App:
+def bearer_matches(header: str | None, token: str) -> bool:
+    """`Authorization: Bearer <token>`, compared in constant time."""
+    if header is None:
+        return False
+    return hmac.compare_digest(header.encode(), f"Bearer {token}".encode())
+
+
+def build_app(runtime: Runtime, channels: Sequence[Mounted] = (), metrics_port: int | None = None) -> App:
+    """The app; its lifespan starts and stops the channels (`qianzhu serve` runs without one and calls
+    `App.start` and `App.stop` itself, to tell start-up failures apart)."""
+    metrics_token = runtime.settings.metrics_token
+    path = getattr(runtime.store, "path", None)
+    if isinstance(path, str) and path != ":memory:":
+        runtime.metrics.watch_store_file(path)
+
     async def healthz(request: Request) -> Response:
-        healthy = await runtime.store.ping()
+        if app.draining:
+            return PlainTextResponse("draining\n", status_code=503)
+        healthy = await runtime.store.ping()  # a write probe: a full disk or a held lock say 503
         return PlainTextResponse("ok\n" if healthy else "store unavailable\n", status_code=200 if healthy else 503)
 
     async def metrics(request: Request) -> Response:
+        if metrics_token is not None and not bearer_matches(
+            request.headers.get("authorization"), metrics_token.get_secret_value()
+        ):
+            return PlainTextResponse("unauthorized\n", status_code=401, headers={"WWW-Authenticate": "Bearer"})
         return PlainTextResponse(runtime.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        for channel in channels:
-            for hook in channel.startup:
-                await hook()
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await app.start()
         try:
             yield
         finally:
-            for channel in reversed(channels):
-                for hook in channel.shutdown:
-                    try:
-                        await hook()
-                    except Exception:  # one channel failing to stop must not keep the others running
-                        log.exception("a shutdown hook failed")
+            await app.stop()
 
     routes: list[BaseRoute] = [Route("/healthz", healthz), Route("/metrics", metrics)]
     endpoints: dict[str, Endpoint] = {}
     for channel in channels:
         routes += channel.routes
         endpoints |= channel.endpoints
-    return App(Starlette(routes=routes, lifespan=lifespan), endpoints)
+    app = App(Starlette(routes=routes, lifespan=lifespan), endpoints, channels, metrics_port)
+    return app

@@ -5,14 +5,18 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from bot.cli import exits
 from bot.cli.chat import render
 from bot.core.messages import Reply
+from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT = ROOT / "content"
@@ -188,3 +192,74 @@ def test_chat_stops_quietly_when_the_reader_goes_away(db: str) -> None:
     _, stderr = process.communicate("我在上海，居住证10月20号过期了\n" * 3, timeout=60)
     assert process.returncode == 1
     assert "Traceback" not in stderr
+
+
+def serve(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`qianzhu serve` on a free port of 127.0.0.1 that is expected to stop at start-up."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("QIANZHU_", "WECHAT_", "TELEGRAM_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=base | {"WECHAT_TOKEN": "exit-code-token"} | env,
+        check=False,
+    )
+
+
+@pytest.mark.slow
+def test_serve_exit_codes_name_what_went_wrong(tmp_path: Path) -> None:
+    broken = tmp_path / "content"
+    shutil.copytree(CONTENT, broken)
+    (broken / "prompts.yaml").write_text("prompts: [not, a, mapping]\n", encoding="utf-8")
+    corrupt = tmp_path / "corrupt.db"
+    corrupt.write_bytes(b"this is not a database" * 20)
+    db = str(tmp_path / "fine.db")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        results = {
+            exits.CONTENT: serve("--port", port, env={"QIANZHU_CONTENT": str(broken), "QIANZHU_DB": db}),
+            exits.STORE: serve("--port", port, env={"QIANZHU_DB": str(corrupt)}),
+            exits.CONFIG: serve("--port", port, env={"QIANZHU_LOG_LEVEL": "loud", "QIANZHU_DB": db}),
+            exits.CANNOT_LISTEN: serve("--port", port, env={"QIANZHU_DB": db}),
+        }
+    for code, result in results.items():
+        assert result.returncode == code, (code, result.stderr)
+        assert "Traceback" not in result.stderr
+    assert "prompts.yaml" in results[exits.CONTENT].stderr
+    assert str(corrupt) in results[exits.STORE].stderr
+    assert "QIANZHU_LOG_LEVEL" in results[exits.CONFIG].stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in results[exits.CANNOT_LISTEN].stderr
+
+
+@pytest.mark.slow
+def test_serve_exits_5_when_telegram_cannot_be_reached(tmp_path: Path) -> None:
+    token = "123456:unreachable-TOKEN-never-printed"
+    env = {
+        "QIANZHU_DB": str(tmp_path / "tg.db"),
+        "TELEGRAM_BOT_TOKEN": token,
+        "TELEGRAM_WEBHOOK_SECRET": "exit-code-secret",
+        "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9/bot",  # the discard port: nothing listens there
+    }
+    result = serve("--port", str(free_port()), env=env)
+    assert result.returncode == exits.TELEGRAM_UNREACHABLE, result.stderr
+    assert "Traceback" not in result.stderr
+    assert token not in result.stderr
+
+
+@pytest.mark.slow
+def test_a_store_locked_by_another_process_exits_7_to_be_retried(tmp_path: Path) -> None:
+    db = tmp_path / "locked.db"
+    assert qianzhu("ask", "你好", "--db", str(db)).returncode == 0  # a store with its tables
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        result = qianzhu("chat", "--db", str(db), stdin="你好\n")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.returncode == exits.STORE_BUSY, result.stderr
+    assert "locked" in result.stderr
+    assert "Traceback" not in result.stderr
