@@ -131,13 +131,6 @@ class RateLimit(logging.Filter):
         logging.getLogger(name).log(level, self.SUMMARY, count, seconds, template, extra={"qianzhu_summary": True})
 
 
-class _Logs:
-    """The handler `configure` installed, so that `flush` can reach its rate limit."""
-
-    handler: logging.Handler | None = None
-    limit: RateLimit | None = None
-
-
 def configure(level: str, log_format: str, stream: TextIO | None = None, limit: RateLimit | None = None) -> None:
     """Replaces the root logger's handlers with one that writes `log_format` ("text" or "json") to `stream`
     (stderr), rate-limited; holds the libraries in LIBRARY_FLOOR at INFO or above."""
@@ -153,10 +146,11 @@ def configure(level: str, log_format: str, stream: TextIO | None = None, limit: 
     numeric = root.getEffectiveLevel()
     for name, floor in LIBRARY_FLOOR.items():
         logging.getLogger(name).setLevel(max(numeric, floor))
-    _Logs.handler, _Logs.limit = handler, limit
 
 
 def flush(everything: bool = False) -> None:
-    """Reports what the rate limit held back (see `RateLimit.flush`)."""
-    if _Logs.limit is not None:
-        _Logs.limit.flush(everything)
+    """Reports what the root handlers' rate limits held back (see `RateLimit.flush`)."""
+    for handler in logging.getLogger().handlers:
+        for limit in handler.filters:
+            if isinstance(limit, RateLimit):
+                limit.flush(everything)

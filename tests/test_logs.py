@@ -143,3 +143,15 @@ def test_at_debug_the_bot_api_libraries_still_log_only_from_info() -> None:
     logging.getLogger("bot.test").debug("our own debug line")
     messages = [json.loads(line)["message"] for line in out.getvalue().splitlines()]
     assert messages == ["Application started", "our own debug line"]
+
+
+@pytest.mark.usefixtures("restored_logging")
+def test_flush_at_exit_reports_what_the_configured_handler_held_back() -> None:
+    out = io.StringIO()
+    logs.configure("WARNING", "text", out, RateLimit(burst=2, interval=60, clock=Ticks()))
+    for _ in range(50):
+        logging.getLogger("bot.test").warning("a forged request")
+    logs.flush(everything=True)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 3
+    assert lines[-1].endswith("WARNING bot.test: 48 similar messages suppressed in the last 0 s: a forged request")

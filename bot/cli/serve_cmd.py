@@ -92,7 +92,7 @@ class Server(uvicorn.Server):
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         closed = self.connections.close_unfinished()
         if closed:
-            log.info("closed %d connection(s) still sending a request", closed)
+            log.info("closed %d connection(s) that had not sent a whole request", closed)
         await super().shutdown(sockets)
 
 
