@@ -147,6 +147,28 @@ async def test_a_field_twice_gets_400(
     assert engine_runs(run) == 0
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "status"),
+    [
+        ("MsgId", "1" * 20, 200),
+        ("MsgId", "1" * 21, 400),
+        ("MsgId", "1" * 5000, 400),
+        ("MsgId", "٣٣٣", 400),
+        ("CreateTime", "1" * 13, 400),
+        ("CreateTime", "¹²³", 400),
+    ],
+)
+async def test_ids_and_times_are_short_plain_numbers(
+    client: httpx.AsyncClient, clock: FixedClock, field: str, value: str, status: int
+) -> None:
+    """The once-only key is built from them: a 5,000-digit MsgId would have made a 5 KB key."""
+    wechat = WeChat(clock)
+    xml = ask(wechat)
+    start, end = xml.index(f"<{field}>") + len(field) + 2, xml.index(f"</{field}>")
+    params, body = wechat.post(xml[:start] + value + xml[end:])
+    assert (await client.post("/wechat", params=params, content=body)).status_code == status
+
+
 def nested(depth: int) -> str:
     """A text message whose Content holds elements `depth` levels deep in all (<xml> is level 1)."""
     inner = depth - 2

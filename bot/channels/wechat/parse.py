@@ -22,6 +22,8 @@ MAX_BODY = 64 * 1024
 # <xml><SendPicsInfo><PicList><item><PicMd5Sum>. Anything deeper is refused before a tree walk could recurse.
 MAX_DEPTH = 6
 UTF8_NAMES = (b"utf-8", b"utf8")
+MAX_ID_DIGITS = 20  # MsgId is an unsigned 64-bit number
+MAX_TIME_DIGITS = 12  # CreateTime, seconds since 1970, as the timestamp in the URL
 Mode = Literal["plaintext", "compatible", "safe"]
 Kind = Literal["text", "click", "subscribe", "unsupported", "voice_unrecognised", "ignored"]
 
@@ -193,6 +195,11 @@ def _message(fields: dict[str, Any]) -> BaseMessage:
     return EVENT_TYPES.get(event_type, UnknownMessage)(data)
 
 
+def _number(text: str, digits: int) -> bool:
+    """Plain ASCII digits, not too many: the once-only key is built from them (int() would also take ٣)."""
+    return text.isascii() and text.isdigit() and len(text) <= digits
+
+
 def _text(data: dict[str, Any], name: str) -> str:
     value = data.get(name)
     return value.strip() if isinstance(value, str) else ""
@@ -210,8 +217,8 @@ def translate(envelope: Envelope) -> Inbound:
         raise Malformed(f"wechatpy cannot parse it: {type(exc).__name__}") from exc
     openid, account, created = _text(data, "FromUserName"), _text(data, "ToUserName"), _text(data, "CreateTime")
     msg_type = _text(data, "MsgType").lower()
-    if not openid or not created.isdigit():
-        raise Malformed("FromUserName or CreateTime is missing")
+    if not openid or not _number(created, MAX_TIME_DIGITS):
+        raise Malformed("FromUserName is missing or CreateTime is not a plain number")
     if msg_type == "event":
         event, key = _text(data, "Event").lower(), _text(data, "EventKey")
         once_id = f"wechat:event:{created}:{event}:{key}"  # events carry no MsgId (wechatpy says 0)
@@ -221,8 +228,8 @@ def translate(envelope: Envelope) -> Inbound:
             return Inbound(openid, account, "subscribe", once_id)
         return Inbound(openid, account, "ignored", once_id)
     msg_id = _text(data, "MsgId")
-    if not msg_id.isdigit():
-        raise Malformed("MsgId is missing")
+    if not _number(msg_id, MAX_ID_DIGITS):
+        raise Malformed("MsgId is missing or not a plain number")
     once_id = f"wechat:msg:{msg_id}"
     if isinstance(message, TextMessage | VoiceMessage):
         text = data.get("Content" if isinstance(message, TextMessage) else "Recognition")
