@@ -34,7 +34,7 @@ from urllib.parse import parse_qsl
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "bench-token"
 USERS = 1000
-SIGNED_POOL = 4000
+SIGNED_PER_SECOND = 25_000  # more than either server answers: no signed query string is ever used twice
 FLOOR_REPLY = (
     b"<xml><ToUserName><![CDATA[o]]></ToUserName><FromUserName><![CDATA[gh]]></FromUserName>"
     b"<CreateTime>0</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[ok]]></Content></xml>"
@@ -99,20 +99,29 @@ def lua_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def lua_script(run_tag: int) -> str:
-    """Signs a pool of query strings for now (WeChat's signature covers no body) and builds bodies per request."""
+def signed_queries(path: str, count: int) -> None:
+    """Query strings signed for now, one per request: like WeChat, each (timestamp, nonce) carries one message
+    (the bot refuses a seen pair with another body). They go to a file, which each wrk thread reads."""
     now = int(time.time())
-    pool = []
-    for _ in range(SIGNED_POOL):
-        nonce = str(secrets.randbelow(10**9))
-        pool.append(f"signature={sign(TOKEN, str(now), nonce)}&timestamp={now}&nonce={nonce}")
+    with open(path, "w", encoding="ascii") as out:
+        for _ in range(count):
+            nonce = f"{secrets.randbelow(10**9)}{secrets.token_hex(4)}"
+            out.write(f"signature={sign(TOKEN, str(now), nonce)}&timestamp={now}&nonce={nonce}\n")
+
+
+def lua_script(run_tag: int, queries_path: str, threads: int) -> str:
+    """Takes each thread's own signed query strings in turn and builds bodies per request."""
+    now = int(time.time())
     return f"""
-local queries = {{{",".join(lua_string(q) for q in pool)}}}
+local queries = {{}}
 local questions = {{{",".join(lua_string(q) for q in questions())}}}
 -- `id`, `counter` and `invalid` are globals: wrk's thread:set and thread:get reach only globals
 threads, counter, invalid, id = {{}}, 0, 0, 0
 function setup(thread) thread:set("id", #threads + 1); table.insert(threads, thread) end
-function init(args) counter, invalid = 0, 0; math.randomseed(id * 7919 + {run_tag}) end
+function init(args)
+  counter, invalid = 0, 0; math.randomseed(id * 7919 + {run_tag})
+  for line in io.lines({lua_string(queries_path)}) do queries[#queries + 1] = line end
+end
 local head = "<xml><ToUserName><![CDATA[gh_bench]]></ToUserName><FromUserName><![CDATA[oBench"
 function request()
   counter = counter + 1
@@ -120,7 +129,8 @@ function request()
   local body = head .. user .. "]]></FromUserName><CreateTime>{now}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
     .. "<Content><![CDATA[" .. questions[math.random(#questions)] .. "]]></Content><MsgId>"
     .. string.format("%d%02d%010d", {run_tag}, id, counter) .. "</MsgId></xml>"
-  local path = "/wechat?" .. queries[math.random(#queries)] .. "&openid=oBench" .. user
+  local query = queries[((counter - 1) * {threads} + id - 1) % #queries + 1]
+  local path = "/wechat?" .. query .. "&openid=oBench" .. user
   return wrk.format("POST", path, {{["Content-Type"] = "text/xml"}}, body)
 end
 function response(status, headers, body)
@@ -173,13 +183,16 @@ def wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
 
 
 def drive(wrk: str, port: int, seconds: int, connections: int, threads: int, run_tag: int) -> dict[str, float]:
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as queries:
+        signed_queries(queries.name, seconds * SIGNED_PER_SECOND + 1000)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", encoding="utf-8", delete=False) as script:
-        script.write(lua_script(run_tag))
+        script.write(lua_script(run_tag, queries.name, threads))
     try:
         command = [wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", script.name]
         out = subprocess.run([*command, f"http://127.0.0.1:{port}"], check=True, capture_output=True, text=True)
     finally:
         os.unlink(script.name)
+        os.unlink(queries.name)
     line = next(line for line in out.stdout.splitlines() if line.startswith("BENCH "))
     result: dict[str, float] = json.loads(line.removeprefix("BENCH "))
     result["rps"] = result["requests"] / result["seconds"]
