@@ -148,6 +148,8 @@ class GuardedProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self.transport.is_closing():  # retired (evicted, late): what is still arriving is not read
+            return
         if self.phase != "body":  # "idle": the first bytes of a keep-alive connection's next request
             self._head_bytes += len(data)
         super().data_received(data)
