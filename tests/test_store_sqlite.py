@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -73,27 +75,45 @@ async def test_expired_rows_are_purged_at_open(tmp_path: Path, clock: FixedClock
     assert stored_keys(path) == {"recent"}
 
 
-async def test_saves_purge_at_most_once_an_hour(tmp_path: Path, clock: FixedClock) -> None:
+def once_keys(path: Path) -> set[str]:
+    with raw(path) as conn:
+        return {row[0] for row in conn.execute("SELECT key FROM once")}
+
+
+async def eventually(condition: Callable[[], bool], within: float = 20.0) -> None:
+    """Waits for the store's background work (a liveness bound, not a timing claim)."""
+    give_up = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < give_up, "the background purge did not happen"
+        await asyncio.sleep(0.01)
+
+
+async def test_the_background_purge_takes_once_records_every_round_and_documents_hourly(
+    tmp_path: Path, clock: FixedClock
+) -> None:
     path = tmp_path / "state.db"
-    store = await SqliteStore.open(path, clock, ttl=timedelta(hours=2))  # purged at T0
-    try:
+    async with opened(path, clock, ttl=timedelta(hours=2), purge_every=0.01) as store:  # purged at T0
         await store.save("a", "{}")
-        clock.current = T0 + timedelta(minutes=30)
+        assert await store.claim_once("m1", timedelta(seconds=60))
+        clock.current = T0 + timedelta(minutes=30)  # "m1" expired; the last purge of documents was 30 min ago
         await store.save("b", "{}")
-        clock.current = T0 + timedelta(hours=2)  # "a" expires; the last purge was 2 h ago
-        await store.save("c", "{}")
-        assert stored_keys(path) == {"b", "c"}
+        await eventually(lambda: once_keys(path) == set())
+        assert stored_keys(path) == {"a", "b"}
 
-        clock.current = T0 + timedelta(hours=2, minutes=40)  # "b" expires; last purge 40 min ago
-        await store.save("d", "{}")
-        assert stored_keys(path) == {"b", "c", "d"}
-        assert await store.load("b") is None  # expired rows are invisible before they are purged
+        clock.current = T0 + timedelta(hours=2)  # "a" expires; the last purge of documents was 2 h ago
+        await eventually(lambda: stored_keys(path) == {"b"})
+        assert await store.load("b") == "{}"
 
-        clock.current = T0 + timedelta(hours=3, minutes=1)
-        await store.save("e", "{}")
-        assert stored_keys(path) == {"c", "d", "e"}
-    finally:
-        await store.close()
+
+async def test_saves_no_longer_purge_on_their_own(tmp_path: Path, clock: FixedClock) -> None:
+    """The purge runs in the background, so no user's save waits for it."""
+    path = tmp_path / "state.db"
+    async with opened(path, clock, ttl=timedelta(hours=2), purge_every=3600) as store:
+        await store.save("a", "{}")
+        clock.current = T0 + timedelta(hours=3)
+        await store.save("b", "{}")
+        assert stored_keys(path) == {"a", "b"}
+        assert await store.load("a") is None  # expired rows are invisible before they are purged
 
 
 async def test_purge_reports_how_many_rows_went(tmp_path: Path, clock: FixedClock) -> None:

@@ -125,14 +125,15 @@ async def test_records_older_than_90_days_are_purged(
     await ask(engine, "股票明天会涨吗")
     await store.flush_traffic()
     clock.current = start + timedelta(days=RETENTION_DAYS - 1)
-    await ask(engine, "我的居住证10月20号过期了", user="saver")  # saves a session: the hourly purge runs
+    await ask(engine, "我的居住证10月20号过期了", user="saver")  # saves a session (the memory store's hourly sweep)
     assert (TODAY, "fallback") in (await store.traffic(LONG_AGO)).turns
     clock.current = start + timedelta(days=RETENTION_DAYS)
     await ask(engine, "我在上海", user="saver")
     traffic = await store.traffic(LONG_AGO)
     assert (TODAY, "fallback") not in traffic.turns
     assert list(traffic.asked) == []
-    if isinstance(store, SqliteStore):  # gone from the file, not only hidden
+    if isinstance(store, SqliteStore):  # gone from the file, not only hidden, once the background purge ran
+        await store.purge()
         await store.close()
         with raw(tmp_path / "bot.db") as conn:
             old = TODAY.isoformat()

@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 from bot.core.clock import Clock
 from bot.store.extras import Reminder
 
+ONCE_SWEEP_EVERY = timedelta(seconds=60)
+
 
 class MemoryExtras:
     _clock: Clock
@@ -17,6 +19,7 @@ class MemoryExtras:
         self._reminders: dict[int, tuple[Reminder, str]] = {}  # id -> (reminder, state)
         self._ids = itertools.count(1)
         self._once: dict[str, tuple[str | None, datetime]] = {}  # key -> (result, expires)
+        self._once_swept = self._clock.now()
 
     def _drop_key(self, key: str) -> None:
         for rid in [rid for rid, (r, _) in self._reminders.items() if r.key == key]:
@@ -57,6 +60,7 @@ class MemoryExtras:
 
     async def claim_once(self, key: str, ttl: timedelta) -> bool:
         now = self._clock.now()
+        self._sweep_once(now)
         entry = self._once.get(key)
         if entry is not None and entry[1] > now:
             return False
@@ -75,8 +79,18 @@ class MemoryExtras:
 
     async def remember_first(self, key: str, value: str, ttl: timedelta) -> str:
         now = self._clock.now()
+        self._sweep_once(now)
         entry = self._once.get(key)
         if entry is not None and entry[1] > now and entry[0] is not None:
             return entry[0]
         self._once[key] = (value, now + ttl)
         return value
+
+    def _sweep_once(self, now: datetime) -> None:
+        """Drops expired once-only records about once a minute: one arrives with every message, and they live
+        only as long as retries come (SqliteStore purges them in the background)."""
+        if now - self._once_swept < ONCE_SWEEP_EVERY:
+            return
+        self._once_swept = now
+        for key in [key for key, (_, expires) in self._once.items() if expires <= now]:
+            del self._once[key]

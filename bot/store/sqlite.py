@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -16,29 +17,30 @@ from bot.core.errors import StoreError, StoreUnavailable
 from bot.store.base import NO_VERSION, SESSION_TTL, Versioned
 from bot.store.locks import KeyedLocks
 from bot.store.sqlite_cache import DocumentCache
-from bot.store.sqlite_checkpoint import Checkpointer
+from bot.store.sqlite_checkpoint import Checkpointer, truncate_wal
 from bot.store.sqlite_commit import GroupCommit
-from bot.store.sqlite_errors import corrupt, translate
-from bot.store.sqlite_extras import EXTRA_SCHEMA, SqliteExtras
-from bot.store.sqlite_traffic import TRAFFIC_SCHEMA, SqliteTraffic, traffic_purge
-from bot.store.sqlite_versions import INSERT_NEW, SELECT, UPDATE_IF, UPSERT, add_version_column, fresh_version
+from bot.store.sqlite_errors import translate
+from bot.store.sqlite_extras import SqliteExtras
+from bot.store.sqlite_health import PING_TIMEOUT, probe, room_to_write
+from bot.store.sqlite_purge import PURGE_EVERY, SqlitePurge, purge_all
+from bot.store.sqlite_schema import SCHEMA_VERSION, prepare
+from bot.store.sqlite_traffic import SqliteTraffic
+from bot.store.sqlite_versions import INSERT_NEW, SELECT, UPDATE_IF, UPSERT, fresh_version
 from bot.store.traffic_buffer import TrafficBuffer
 
-SCHEMA_VERSION = 1
-PURGE_INTERVAL = timedelta(hours=1)
 IN_MEMORY = ":memory:"
 T = TypeVar("T")
-
-_SCHEMA = (
-    "BEGIN IMMEDIATE",
-    "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    "CREATE TABLE documents (key TEXT PRIMARY KEY, body TEXT NOT NULL, updated_at REAL NOT NULL)",
-    f"INSERT INTO meta (name, value) VALUES ('schema_version', '{SCHEMA_VERSION}')",
-    "COMMIT",
-)
+log = logging.getLogger(__name__)
+__all__ = ["IN_MEMORY", "SCHEMA_VERSION", "SqliteStore"]
 
 
-class SqliteStore(SqliteExtras, SqliteTraffic):
+def _seen(future: asyncio.Future[bool]) -> None:
+    """Marks a health probe's failure as retrieved even when no ping waited for its end."""
+    if not future.cancelled():
+        future.exception()
+
+
+class SqliteStore(SqliteExtras, SqliteTraffic, SqlitePurge):
     """Documents in a `documents` table; each expires `ttl` after its last save.
 
     Create it with `await SqliteStore.open(...)`. Each write is one atomic statement: it lands entirely or
@@ -55,9 +57,19 @@ class SqliteStore(SqliteExtras, SqliteTraffic):
     retried in autocommit mode on the store's single worker thread with the full busy timeout, and every
     statement after it goes there too until the worker is idle again, so the event loop never blocks on
     another process and statements keep their order.
+    Expired rows are purged in the background (see SqlitePurge); the WAL stays bounded (see Checkpointer), and
+    `close` empties it into the database file, so the .db alone holds every committed write afterwards.
     """
 
-    def __init__(self, conn: sqlite3.Connection, path: str, clock: Clock, ttl: timedelta, busy_timeout: float):
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        path: str,
+        clock: Clock,
+        ttl: timedelta,
+        busy_timeout: float,
+        purge_every: float = PURGE_EVERY,
+    ):
         self._conn: sqlite3.Connection | None = conn
         self._path = path
         self._clock = clock
@@ -71,12 +83,21 @@ class SqliteStore(SqliteExtras, SqliteTraffic):
         self._group = GroupCommit(conn, lambda exc: translate(exc, path), self._committed, self._rolled_back)
         self._cache = DocumentCache(self._data_version)
         self._traffic = TrafficBuffer(self._write_traffic)
+        self._ready = False  # set once the file has been checked and set up
+        self._probe: asyncio.Future[bool] | None = None  # the health probe in flight
+        self._init_purge(purge_every)
 
     @classmethod
     async def open(
-        cls, path: str | Path, clock: Clock, ttl: timedelta = SESSION_TTL, busy_timeout: float = 5.0
+        cls,
+        path: str | Path,
+        clock: Clock,
+        ttl: timedelta = SESSION_TTL,
+        busy_timeout: float = 5.0,
+        purge_every: float = PURGE_EVERY,
     ) -> SqliteStore:
-        """Opens (creating if needed) the store at `path`; ":memory:" gives a private in-memory one."""
+        """Opens (creating if needed) the store at `path`; ":memory:" gives a private in-memory one. Expired rows
+        are purged every `purge_every` seconds. Waits up to `busy_timeout` for another process's lock."""
         if ttl <= timedelta(0):
             raise ValueError(f"ttl must be positive, got {ttl}")
         name = str(path)
@@ -91,7 +112,7 @@ class SqliteStore(SqliteExtras, SqliteTraffic):
             )
         except sqlite3.Error as exc:
             raise translate(exc, name) from exc
-        store = cls(conn, name, clock, ttl, busy_timeout)
+        store = cls(conn, name, clock, ttl, busy_timeout, purge_every)
         try:
             await store._on_worker(store._prepare)
         except BaseException:
@@ -101,6 +122,8 @@ class SqliteStore(SqliteExtras, SqliteTraffic):
         store._cache.revalidate()  # the first look at data_version, before anything is cached
         if store._checkpoints is not None:
             conn.execute("PRAGMA wal_autocheckpoint = 0")  # the Checkpointer's thread does them instead
+        store._ready = True
+        store._start_maintenance()
         return store
 
     @property
@@ -134,8 +157,6 @@ class SqliteStore(SqliteExtras, SqliteTraffic):
     async def _write(self, key: str, document: str, expected: int | None) -> bool:
         """Saves unconditionally (`expected` None) or only over version `expected`; True if it was saved."""
         now = self._clock.now()
-        if self._last_purge is None or now - self._last_purge >= PURGE_INTERVAL:
-            await self.purge()
         if self._traffic.due:
             await self.flush_traffic()
         updated_at, version = now.timestamp(), fresh_version()
@@ -171,25 +192,27 @@ class SqliteStore(SqliteExtras, SqliteTraffic):
     def lock(self, key: str) -> AbstractAsyncContextManager[None]:
         return self._locks.lock(key)
 
-    async def purge(self) -> int:
-        """Deletes expired documents (an indexed range delete, on the worker) and returns how many went."""
-        now = self._clock.now()
-        cutoff = ((now - self._ttl).timestamp(),)
-        removed = await self._on_worker(lambda: self._execute("DELETE FROM documents WHERE updated_at <= ?", cutoff)[1])
-        await self._on_worker(lambda: self._execute("DELETE FROM once WHERE expires_at <= ?", (now.timestamp(),)))
-        dropped = traffic_purge(self._clock.today())
-        await self._on_worker(lambda: [self._execute(sql, parameters) for sql, parameters in dropped])
-        self._committed()
-        self._last_purge = now
-        return removed
-
     async def ping(self) -> bool:
-        try:
-            return await self._run("SELECT 1") == [(1,)]
-        except Exception:
+        """True when the store can commit a write now (see sqlite_health); False, quickly and never an error,
+        when it cannot: another connection holds the write lock, the file or its file system is read-only or
+        full, or the store is closed. At most one probe runs at a time; one that is still waiting for the
+        worker answers False to the pings after it, and is never cancelled (the worker shares the connection)."""
+        if self._conn is None or (self._path != IN_MEMORY and not room_to_write(self._path)):
             return False
+        if self._probe is not None and not self._probe.done():
+            return False  # the last probe is still waiting for the worker: the store is stuck
+        self._probe = asyncio.ensure_future(self._on_worker(lambda: probe(self._execute)))
+        self._probe.add_done_callback(_seen)
+        done, _ = await asyncio.wait({self._probe}, timeout=PING_TIMEOUT)
+        if not done or self._probe.cancelled() or self._probe.exception() is not None:
+            return False
+        self._committed()
+        return self._probe.result()
 
     async def close(self) -> None:
+        """Stops the purges, commits what is pending, and empties the WAL into the database file before closing,
+        so that the .db file alone (a backup that copies only it) holds every committed write."""
+        await self._stop_maintenance()
         if self._conn is not None:
             await self._traffic.close()
         pending = self._group.pending
@@ -198,48 +221,38 @@ class SqliteStore(SqliteExtras, SqliteTraffic):
         conn, self._conn = self._conn, None
         if conn is None:
             return
+        loop = asyncio.get_running_loop()
         try:
             if self._checkpoints is not None:
-                await asyncio.get_running_loop().run_in_executor(self._worker, self._checkpoints.close)
-            await asyncio.get_running_loop().run_in_executor(self._worker, conn.close)
+                await loop.run_in_executor(self._worker, self._checkpoints.close)
+                if self._ready:
+                    await loop.run_in_executor(self._worker, self._empty_wal, conn)
+            await loop.run_in_executor(self._worker, conn.close)
         except sqlite3.Error as exc:
             raise translate(exc, self._path) from exc
         finally:
             self._worker.shutdown(wait=True)
 
+    def _empty_wal(self, conn: sqlite3.Connection) -> None:
+        """On the worker, at close: a TRUNCATE checkpoint, waiting for other processes as long as a write would."""
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
+            if truncate_wal(conn):
+                return
+            problem = "another connection kept using it"
+        except sqlite3.Error as exc:
+            problem = str(exc)
+        log.warning(
+            "the WAL of %s could not be emptied at close (%s): the -wal file still holds recent writes; keep it "
+            "with the .db file (SQLite reads it back at the next open)",
+            self._path,
+            problem,
+        )
+
     def _prepare(self) -> None:
-        """Checks an existing file without writing to it, then sets it up and purges it."""
-        rows = self._execute("SELECT name FROM sqlite_master WHERE type = 'table'")[0]
-        tables = {str(row[0]) for row in rows}
-        if tables:
-            if not {"meta", "documents"} <= tables:
-                raise corrupt(self._path, f"it is a SQLite database of something else: {sorted(tables)}")
-            check = [str(row[0]) for row in self._execute("PRAGMA quick_check")[0]]
-            if check != ["ok"]:
-                raise corrupt(self._path, "quick_check: " + "; ".join(check[:3]))
-            rows = self._execute("SELECT value FROM meta WHERE name = 'schema_version'")[0]
-            version = str(rows[0][0]) if rows else "missing"
-            if version != str(SCHEMA_VERSION):
-                raise StoreError(
-                    f"{self._path} has schema version {version}, this program reads version "
-                    f"{SCHEMA_VERSION}; the file was left untouched"
-                )
-        if not tables:
-            # Each commit copies whole pages into the WAL; documents are ~100 bytes, so small pages make
-            # every save about a quarter cheaper. Only a new, empty file can still change its page size.
-            self._execute("PRAGMA page_size = 1024")
-        self._execute("PRAGMA journal_mode = WAL")
-        self._execute("PRAGMA synchronous = NORMAL")
-        if not tables:
-            for statement in _SCHEMA:
-                self._execute(statement)
-        for statement in (*EXTRA_SCHEMA, *TRAFFIC_SCHEMA):  # added after version 1 shipped; harmless to repeat
-            self._execute(statement)
-        add_version_column(self._execute)  # also added after version 1 shipped
-        cutoff = ((self._clock.now() - self._ttl).timestamp(),)
-        self._execute("DELETE FROM documents WHERE updated_at <= ?", cutoff)
-        for sql, parameters in traffic_purge(self._clock.today()):
-            self._execute(sql, parameters)
+        """Checks and sets up the file (see sqlite_schema), then purges what expired while it was closed."""
+        prepare(self._execute, self._path, self._busy_ms / 1000)
+        purge_all(self._execute, self._clock, self._ttl)
         self._last_purge = self._clock.now()
 
     def _execute(self, sql: str, parameters: tuple[Any, ...] = ()) -> tuple[list[Any], int]:
