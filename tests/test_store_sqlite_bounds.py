@@ -4,6 +4,7 @@ batches that let requests through, and freed pages go back to the file system.""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -110,6 +111,33 @@ async def test_a_big_purge_goes_in_small_batches_and_requests_go_in_between(tmp_
 
 
 @pytest.mark.slow
+async def test_requests_meeting_a_purge_wait_for_its_batch_and_then_run_inline_again(
+    tmp_path: Path, clock: FixedClock
+) -> None:
+    """The worker shares the connection, so statements that meet a batch wait for it; they do not queue behind
+    it on the worker, where a store under load used to stay (every statement a thread's round trip) for good."""
+    path = tmp_path / "state.db"
+    async with opened(path, clock, purge_every=3600) as store:
+        expired_once_rows(path, 40 * PURGE_BATCH)
+        threads: list[str] = []
+        conn = store._conn
+        assert conn is not None
+        conn.set_trace_callback(
+            lambda sql: threads.append(threading.current_thread().name) if "INTO documents" in sql else None
+        )
+
+        async def conversation(n: int) -> None:
+            async with store.lock(f"user{n}"):
+                for turn in range(20):
+                    await store.save(f"user{n}", f'{{"turn": {turn}}}')
+
+        purging = asyncio.create_task(store.purge())
+        await asyncio.gather(*(conversation(n) for n in range(8)))
+        await purging
+        assert len(threads) == 160
+        assert set(threads) == {threading.current_thread().name}
+
+
 async def test_freed_pages_go_back_to_the_file_system(tmp_path: Path, clock: FixedClock) -> None:
     path = tmp_path / "state.db"
     async with opened(path, clock, purge_every=0.02) as store:

@@ -34,6 +34,12 @@ log = logging.getLogger(__name__)
 __all__ = ["IN_MEMORY", "SCHEMA_VERSION", "SqliteStore"]
 
 
+def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
+    """From the worker thread: `callback` on the event loop, unless the loop is gone already."""
+    with suppress(RuntimeError):
+        loop.call_soon_threadsafe(callback)
+
+
 def _seen(future: asyncio.Future[bool]) -> None:
     """Marks a health probe's failure as retrieved even when no ping waited for its end."""
     if not future.cancelled():
@@ -79,7 +85,9 @@ class SqliteStore(SqliteExtras, SqliteTraffic, SqlitePurge):
         self._last_purge: datetime | None = None
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qianzhu-sqlite")
         self._queued = 0  # statements handed to the worker and not finished yet
-        self._checkpoints = Checkpointer(path) if path != IN_MEMORY else None
+        self._idle = asyncio.Event()  # set while nothing is on the worker (_queued == 0)
+        self._idle.set()
+        self._checkpoints = Checkpointer(path, self._wal_over_limit) if path != IN_MEMORY else None
         self._group = GroupCommit(conn, lambda exc: translate(exc, path), self._committed, self._rolled_back)
         self._cache = DocumentCache(self._data_version)
         self._traffic = TrafficBuffer(self._write_traffic)
@@ -226,14 +234,14 @@ class SqliteStore(SqliteExtras, SqliteTraffic, SqlitePurge):
             if self._checkpoints is not None:
                 await loop.run_in_executor(self._worker, self._checkpoints.close)
                 if self._ready:
-                    await loop.run_in_executor(self._worker, self._empty_wal, conn)
+                    await loop.run_in_executor(self._worker, self._empty_wal_at_close, conn)
             await loop.run_in_executor(self._worker, conn.close)
         except sqlite3.Error as exc:
             raise translate(exc, self._path) from exc
         finally:
             self._worker.shutdown(wait=True)
 
-    def _empty_wal(self, conn: sqlite3.Connection) -> None:
+    def _empty_wal_at_close(self, conn: sqlite3.Connection) -> None:
         """On the worker, at close: a TRUNCATE checkpoint, waiting for other processes as long as a write would."""
         try:
             conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
@@ -274,6 +282,12 @@ class SqliteStore(SqliteExtras, SqliteTraffic, SqlitePurge):
         return (await self._statement(sql, parameters, wait))[1]
 
     async def _statement(self, sql: str, parameters: tuple[Any, ...], wait: bool = True) -> tuple[list[Any], int]:
+        # The worker shares the connection, so a statement waits while it is busy (a purge batch, a health probe,
+        # a write waiting for another process's lock), then runs inline like any other. Queueing behind the
+        # worker instead kept a busy store on the worker for good: each statement took a thread's round trip,
+        # so the worker never fell idle under load, and a purge every few seconds halved the throughput.
+        while self._queued > 0:
+            await self._idle.wait()
         if self._queued == 0:
             try:
                 if sql.startswith("SELECT"):
@@ -325,11 +339,23 @@ class SqliteStore(SqliteExtras, SqliteTraffic, SqlitePurge):
                 self._conn.execute("PRAGMA busy_timeout = 0")
 
     async def _on_worker(self, job: Callable[[], T]) -> T:
+        """Runs `job` on the worker thread. The worker counts as busy until the job has ended, even when the
+        caller stops waiting for it (a cancelled caller cannot stop a statement that SQLite is running)."""
+        loop = asyncio.get_running_loop()
         self._queued += 1
+        self._idle.clear()
         try:
             pending = self._group.pending
             if pending is not None:  # the worker shares the connection: the open transaction goes first
                 await asyncio.wait({pending})
-            return await asyncio.get_running_loop().run_in_executor(self._worker, job)
-        finally:
-            self._queued -= 1
+            running = self._worker.submit(job)
+        except BaseException:
+            self._dequeue()
+            raise
+        running.add_done_callback(lambda _: _call_soon(loop, self._dequeue))  # before the caller resumes
+        return await asyncio.wrap_future(running)
+
+    def _dequeue(self) -> None:
+        self._queued -= 1
+        if self._queued == 0:
+            self._idle.set()

@@ -1,17 +1,18 @@
-"""WAL checkpoints for SqliteStore, on a thread and a connection of their own, with the WAL kept bounded."""
+"""WAL checkpoints for SqliteStore: PASSIVE ones on a thread and a connection of their own, and the ones that keep
+the WAL bounded."""
 
 from __future__ import annotations
 
 import logging
 import os
 import sqlite3
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 log = logging.getLogger(__name__)
 CHECKPOINT_EVERY = 64  # commits between checkpoints
-WAL_LIMIT = 16 * 1024 * 1024  # bytes: a WAL beyond this is emptied (and PRAGMA journal_size_limit)
-IDLE_LIMIT = 1024 * 1024  # bytes: what `tidy` leaves alone
-TRUNCATE_WAIT = 1.0  # seconds a truncating checkpoint may wait for a gap between writers and for readers
+WAL_LIMIT = 16 * 1024 * 1024  # bytes: a WAL beyond this is started over (and PRAGMA journal_size_limit)
+IDLE_LIMIT = 1024 * 1024  # bytes: a WAL beyond this is emptied once the load is over
 
 
 def wal_size(path: str) -> int:
@@ -23,15 +24,26 @@ def wal_size(path: str) -> int:
 
 
 def truncate_wal(conn: sqlite3.Connection) -> bool:
-    """Copies every committed frame into the database file and empties the WAL (waiting for writers and readers
-    as long as `conn`'s busy timeout allows); True when it is done. After it, the .db file alone holds every
-    committed write, so a copy of it is a whole backup."""
-    row = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    """Copies every committed frame into the database file and empties the WAL file (waiting for other
+    connections as long as `conn`'s busy timeout allows); True when it is done. After it, the .db file alone
+    holds every committed write, so a copy of it is a whole backup."""
+    return _checkpoint(conn, "TRUNCATE")
+
+
+def restart_wal(conn: sqlite3.Connection) -> bool:
+    """Like `truncate_wal`, but the next write starts the WAL file over from its beginning instead of emptying
+    it (the store's journal_size_limit then cuts the file down to WAL_LIMIT): cheaper under load, where the
+    file would at once grow again."""
+    return _checkpoint(conn, "RESTART")
+
+
+def _checkpoint(conn: sqlite3.Connection, mode: str) -> bool:
+    row = conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
     return row is not None and row[0] == 0
 
 
 class Checkpointer:
-    """Copies the WAL back into the database file away from the event loop, and keeps the WAL bounded.
+    """Copies the WAL back into the database file away from the event loop, and says when it grew too big.
 
     SQLite's automatic checkpoint runs inside the COMMIT that crosses 1,000 WAL pages, so every few dozen
     commits one of them took ~10 ms (it writes and syncs the database file) on the event loop, stalling every
@@ -40,18 +52,22 @@ class Checkpointer:
     runs on this thread through a second connection, with the GIL released while SQLite works. Nothing
     about durability changes: committed data is in the WAL either way.
 
-    A PASSIVE checkpoint never resets the WAL while writers keep appending to it, so under sustained load the
-    file grew by ~17 MB/s without end (1.45 GB in 80 s). When it has grown beyond `limit`, a TRUNCATE
-    checkpoint follows the PASSIVE one: it waits (at most TRUNCATE_WAIT) for a gap between the store's short
-    transactions, copies the few frames the PASSIVE one left, and empties the file. The store's writes that
-    meet it for those milliseconds wait on the store's worker thread, as for any other lock.
+    A PASSIVE checkpoint never starts the WAL over while writers keep appending to it, so under sustained load
+    the file grew by ~17 MB/s without end (1.45 GB in 80 s). When it has grown beyond `limit`, this thread calls
+    `over_limit`, and the store starts the WAL over on its own connection between two of its transactions (see
+    SqlitePurge): a checkpoint from this connection would have to catch the store without its write lock,
+    which under load it holds nearly all the time, and each time it did the store's writes met a locked file.
     """
 
-    def __init__(self, path: str, every: int = CHECKPOINT_EVERY, limit: int = WAL_LIMIT) -> None:
+    def __init__(
+        self, path: str, over_limit: Callable[[], None], every: int = CHECKPOINT_EVERY, limit: int = WAL_LIMIT
+    ) -> None:
         self._path = path
+        self._over_limit = over_limit  # called on this thread
         self._every = every
         self._limit = limit
         self._commits = 0
+        self._since_quiet = 0
         self._conn: sqlite3.Connection | None = None  # opened and used on the thread only
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qianzhu-checkpoint")
         self._running: Future[None] | None = None
@@ -59,35 +75,31 @@ class Checkpointer:
     def committed(self) -> None:
         """Counts one commit; starts a checkpoint when enough have gathered and none is running."""
         self._commits += 1
-        if self._commits >= self._every and self._idle():
+        self._since_quiet += 1
+        if self._commits >= self._every and (self._running is None or self._running.done()):
             self._commits = 0
-            self._running = self._thread.submit(self._checkpoint, self._limit)
+            self._running = self._thread.submit(self._checkpoint)
 
-    def tidy(self) -> None:
-        """Empties a WAL left bigger than IDLE_LIMIT, for instance after a burst of load has ended (called by the
-        store's maintenance every few seconds; a no-op while a checkpoint is running)."""
-        if self._idle() and wal_size(self._path) > IDLE_LIMIT:
-            self._running = self._thread.submit(self._checkpoint, IDLE_LIMIT)
+    def quiet(self) -> bool:
+        """True when fewer than `every` commits came since the last call: the load is over, for now."""
+        commits, self._since_quiet = self._since_quiet, 0
+        return commits < self._every
 
     def close(self) -> None:
         """Waits for a running checkpoint and closes the second connection (called on a worker thread)."""
         self._thread.submit(self._close).result()
         self._thread.shutdown(wait=True)
 
-    def _idle(self) -> bool:
-        return self._running is None or self._running.done()
-
-    def _checkpoint(self, limit: int) -> None:
+    def _checkpoint(self) -> None:
         try:
             if self._conn is None:
-                self._conn = sqlite3.connect(
-                    self._path, timeout=TRUNCATE_WAIT, isolation_level=None, check_same_thread=False
-                )
-            self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()  # never calls the busy handler
-            if wal_size(self._path) > limit and not truncate_wal(self._conn):
-                log.info("the WAL could not be emptied yet (the file was busy); trying again later")
+                self._conn = sqlite3.connect(self._path, timeout=0, isolation_level=None, check_same_thread=False)
+            self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         except sqlite3.Error as exc:  # the WAL only grows until the next one; the store's close empties it too
             log.warning("a WAL checkpoint failed: %s", exc)
+            return
+        if wal_size(self._path) > self._limit:
+            self._over_limit()
 
     def _close(self) -> None:
         conn, self._conn = self._conn, None

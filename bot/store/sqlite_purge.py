@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from bot.core.clock import Clock
 from bot.core.errors import StoreError, StoreUnavailable
-from bot.store.sqlite_checkpoint import Checkpointer
+from bot.store.sqlite_checkpoint import IDLE_LIMIT, Checkpointer, restart_wal, truncate_wal, wal_size
 from bot.store.sqlite_errors import translate
 from bot.store.sqlite_traffic import traffic_purge
 
@@ -77,9 +77,36 @@ class SqlitePurge:
         self._purge_every = every
         self._stopping = asyncio.Event()
         self._maintenance: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._restarting: asyncio.Future[None] | None = None
 
     def _start_maintenance(self) -> None:
-        self._maintenance = asyncio.get_running_loop().create_task(self._maintain())
+        self._loop = asyncio.get_running_loop()
+        self._maintenance = self._loop.create_task(self._maintain())
+
+    def _wal_over_limit(self) -> None:
+        """From the checkpoint thread: the WAL passed WAL_LIMIT; the store starts it over on its own worker."""
+        if self._loop is not None:
+            with suppress(RuntimeError):  # the loop is gone: so is the load
+                self._loop.call_soon_threadsafe(self._restart_wal)
+
+    def _restart_wal(self) -> None:
+        if self._conn is not None and (self._restarting is None or self._restarting.done()):
+            self._restarting = asyncio.ensure_future(self._checkpoint_wal(restart_wal))
+
+    async def _checkpoint_wal(self, how: Callable[[sqlite3.Connection], bool]) -> None:
+        """On the store's own connection, between its transactions, so that it never finds the file locked by
+        the store itself; the store's statements wait the few milliseconds it takes, as for a purge batch."""
+        conn = self._conn
+        if conn is None or self._stopping.is_set():
+            return
+        try:
+            done = await self._on_worker(partial(self._briefly, how, conn))
+        except (sqlite3.Error, ValueError) as exc:  # ValueError: the connection was closed meanwhile
+            log.warning("the WAL could not be started over: %s", exc)
+            return
+        if not done:
+            log.info("the WAL could not be started over yet (another process is reading it); trying again later")
 
     async def _stop_maintenance(self) -> None:
         """Lets a round end after its current statement (never in the middle of one on the worker)."""
@@ -87,6 +114,8 @@ class SqlitePurge:
         task, self._maintenance = self._maintenance, None
         if task is not None:
             await task
+        if self._restarting is not None:
+            await asyncio.wait({self._restarting})
 
     async def purge(self) -> int:
         """Deletes expired documents, once-only records and traffic records; returns how many documents went."""
@@ -114,8 +143,8 @@ class SqlitePurge:
                 log.info("the store's maintenance waits for the next round: %s", exc)
             except StoreError as exc:  # a failing disk, say: the next round tries again
                 log.warning("purging the store failed; trying again in %.0f s: %s", self._purge_every, exc)
-            if self._checkpoints is not None:
-                self._checkpoints.tidy()
+            if self._checkpoints is not None and self._checkpoints.quiet() and wal_size(self._path) > IDLE_LIMIT:
+                await self._checkpoint_wal(truncate_wal)  # the load is over: give the space back
 
     async def _purge_rows(self, sql: str, cutoff: float) -> int:
         removed = 0
