@@ -10,6 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from bot.channels.wechat.api import WeChatApi, WeChatApiError
+from bot.channels.wechat.texts import load_texts
 from bot.cli.runtime import Runtime
 from bot.core.clock import FixedClock
 from bot.core.engine import Engine
@@ -31,6 +32,7 @@ from tests.wechat_kit import (
 
 USER = "oUser-late-1"
 DEADLINE = 0.3
+TEXTS = load_texts()
 
 
 async def late_reply(
@@ -61,6 +63,7 @@ async def test_a_late_answer_goes_out_as_a_customer_service_message(
             assert first == {}
             assert repeat == {}
             await fake.wait_for_send()
+            await settled(run, "sent")
             again = await wechat.send(client, xml)  # a repeat after it went out: not answered twice
     await store.close()
     assert again == {}
@@ -121,35 +124,100 @@ async def test_api_errors_are_reported_without_secrets() -> None:
     assert fake.sent == []
 
 
-async def test_without_credentials_a_late_answer_is_logged_and_counted(
+async def settled(run: Runtime, outcome: str, count: int = 1) -> None:
+    """Waits (at most 10 s) until `count` late answers had `outcome`: they go out after the reply."""
+    async with asyncio.timeout(10):
+        while run.metrics.late.value("wechat", outcome) < count:  # noqa: ASYNC110 - a counter has no event
+            await asyncio.sleep(0.01)
+
+
+async def test_without_credentials_a_late_answer_comes_with_the_next_reply(
     shared_engine_parts: Engine, clock: FixedClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     store = MemoryStore(clock)
-    run = runtime(
-        shared_engine_parts,
-        store,
-        clock,
-        settings(wechat_appid=None, wechat_appsecret=None, wechat_aes_key=None, wechat_reply_timeout=DEADLINE),
-    )
+    config = settings(wechat_appid=None, wechat_appsecret=None, wechat_aes_key=None, wechat_reply_timeout=DEADLINE)
+    run = runtime(shared_engine_parts, store, clock, config)
     wechat = WeChat(clock)
-    with caplog.at_level(logging.WARNING):
+    with caplog.at_level(logging.INFO):
         async with wechat_server(run) as client:
-            first, _, _ = await late_reply(client, run, wechat, "办签注要交钱吗")
+            first, repeat, _ = await late_reply(client, run, wechat, "办签注要交钱吗")
+            await settled(run, "deferred")
+            then = await wechat.send(client, text_xml(USER, "谢谢", next_msg_id(), wechat.now()))
+            after = await wechat.send(client, text_xml(USER, "谢谢", next_msg_id(), wechat.now()))
+            other = await wechat.send(client, text_xml("oUser-other", "谢谢", next_msg_id(), wechat.now()))
     await store.close()
-    assert first == {}
-    assert run.metrics.errors.value("wechat", "late_undelivered") == 1
-    assert "WECHAT_APPSECRET" in caplog.text
+    assert (first, repeat) == ({}, {})
+    earlier, fee, now, thanks = then["Content"].split("\n\n")
+    assert (earlier, now) == (TEXTS.earlier, TEXTS.now)
+    assert "不收费" in fee
+    assert thanks == after["Content"] == other["Content"] == "不客气！还有别的问题随时问我。"
+    assert run.metrics.late.value("wechat", "delivered") == 1
+    assert run.metrics.messages.value("wechat", "faq.fee") == 1
+    assert "kept for the user's next message" in caplog.text
     assert USER not in caplog.text
 
 
-async def test_a_failed_send_is_counted(shared_engine_parts: Engine, clock: FixedClock) -> None:
+async def test_a_failed_send_is_kept_and_comes_with_the_next_reply(
+    shared_engine_parts: Engine, clock: FixedClock
+) -> None:
     store = MemoryStore(clock)
     config = settings(wechat_api_base_url=f"http://127.0.0.1:{free_port()}", wechat_reply_timeout=DEADLINE)
     run = runtime(shared_engine_parts, store, clock, config)
+    wechat = WeChat(clock)
     async with wechat_server(run) as client:
-        await late_reply(client, run, WeChat(clock), "办签注要交钱吗")
-    await store.close()  # the server's shutdown waited for the send to fail
+        await late_reply(client, run, wechat, "办签注要交钱吗")
+        await settled(run, "deferred")
+        then = await wechat.send(client, text_xml(USER, "去哪里办签注", next_msg_id(), wechat.now()))
+    await store.close()
     assert run.metrics.errors.value("wechat", "late_send_failed") == 1
+    assert run.metrics.late.value("wechat", "sent") == 0
+    text = then["Content"]
+    assert text.startswith(TEXTS.earlier)
+    assert text.index("不收费") < text.index(TEXTS.now)
+
+
+async def test_a_repeated_question_is_answered_once(shared_engine_parts: Engine, clock: FixedClock) -> None:
+    """Someone who got nothing usually asks again: the kept answer is the new one, and is shown once."""
+    store = MemoryStore(clock)
+    run = runtime(shared_engine_parts, store, clock, settings(wechat_appsecret=None, wechat_reply_timeout=DEADLINE))
+    wechat = WeChat(clock, "safe")
+    async with wechat_server(run) as client:
+        await late_reply(client, run, wechat, "办签注要交钱吗")
+        await settled(run, "deferred")
+        again = await wechat.send(client, text_xml(USER, "办签注要交钱吗", next_msg_id(), wechat.now()))
+    await store.close()
+    assert "不收费" in again["Content"]
+    assert TEXTS.earlier not in again["Content"]
+    assert run.metrics.late.value("wechat", "delivered") == 1
+
+
+async def test_an_answer_that_does_not_fit_beside_the_kept_one_follows_next_time(
+    shared_engine_parts: Engine, clock: FixedClock
+) -> None:
+    """The kept answer goes out first; the new one waits for the next message, and the reply says so."""
+    store = MemoryStore(clock)
+    run = runtime(shared_engine_parts, store, clock, settings(wechat_appsecret=None, wechat_reply_timeout=DEADLINE))
+    wechat = WeChat(clock)
+    verdict = "我在上海，居住证10月20号过期了"
+    async with wechat_server(run) as client:
+        await late_reply(client, run, wechat, "办签注要交钱吗")
+        await settled(run, "deferred")
+        alone = await wechat.send(client, text_xml("oUser-alone", verdict, next_msg_id(), wechat.now()))
+        second = await wechat.send(client, text_xml(USER, verdict, next_msg_id(), wechat.now()))
+        third = await wechat.send(client, text_xml(USER, "谢谢", next_msg_id(), wechat.now()))
+        fourth = await wechat.send(client, text_xml(USER, "谢谢", next_msg_id(), wechat.now()))
+    await store.close()
+    text = second["Content"]
+    assert text.startswith(TEXTS.earlier)
+    assert text.endswith(TEXTS.held)
+    assert "不收费" in text
+    assert "上海" not in text
+    assert len(text.encode()) <= 2048
+    # The verdict is near the limit itself: it goes out whole, and "谢谢"'s answer waits once more (and is then
+    # the same as the next one's, so it is shown once).
+    assert third["Content"] in (alone["Content"], TEXTS.earlier + "\n\n" + alone["Content"])
+    assert fourth["Content"] == "不客气！还有别的问题随时问我。"
+    assert run.metrics.late.value("wechat", "delivered") == 3
 
 
 async def test_logs_hold_no_token_secret_key_or_openid(

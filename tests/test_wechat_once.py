@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
+from bot.channels.wechat.once import RESULT_TTL
 from bot.core.clock import FixedClock
 from bot.core.engine import Engine
 from bot.store.memory import MemoryStore
@@ -144,3 +146,23 @@ async def test_msg_ids_are_per_user(shared_engine_parts: Engine, clock: FixedClo
     await store.close()
     assert fee["Content"] != where["Content"]
     assert metric(metrics, REPEATS) == 0
+
+
+async def test_the_record_is_kept_while_wechat_retries_and_then_forgotten(
+    shared_engine_parts: Engine, clock: FixedClock
+) -> None:
+    """WeChat's three deliveries span about 15 s: the answer is kept for a minute (RESULT_TTL), not longer."""
+    store = MemoryStore(clock)
+    run = runtime(shared_engine_parts, store, clock)
+    wechat = WeChat(clock)
+    xml = text_xml(USER, QUESTION, next_msg_id(), wechat.now())
+    async with wechat_server(run) as client:
+        first = await wechat.send(client, xml)
+        clock.current += RESULT_TTL - timedelta(seconds=1)
+        within = await wechat.send(client, xml)
+        clock.current += timedelta(seconds=2)
+        after = await wechat.send(client, xml)
+        metrics = await scrape(client)
+    await store.close()
+    assert first["Content"] == within["Content"] == after["Content"]
+    assert metric(metrics, HANDLED) == 2  # the repeat a minute later is a new message to the store

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.channels.wechat import CHANNEL
 from bot.channels.wechat.choices import Choices, pick
+from bot.channels.wechat.deferred import Composed, Deferred
 from bot.channels.wechat.once import NO_REPLY
 from bot.channels.wechat.parse import Inbound
 from bot.channels.wechat.replies import last_choices, render
@@ -16,14 +17,23 @@ from bot.store.base import Store
 class Answers:
     """Turns an Inbound into the text of its reply (NO_REPLY for events that need none)."""
 
-    def __init__(self, engine: Engine, store: Store, texts: WechatTexts) -> None:
+    def __init__(self, engine: Engine, store: Store, texts: WechatTexts, deferred: Deferred | None = None) -> None:
         self._engine = engine
         self._texts = texts
         self._choices = Choices(store, self.key_of)
+        self._deferred = deferred
 
     def key_of(self, openid: str) -> str:
         """The user's pseudonymous key: stores and logs never see the openid."""
         return self._engine.key(CHANNEL, openid)
+
+    async def compose(self, inbound: Inbound, user: str) -> Composed:
+        """The reply to `inbound`: its answer, after any answers kept for `user` (its key) that missed their own
+        deadline. A message that needs no answer (most events) carries none of them either."""
+        own = await self.answer(inbound)
+        if not own or self._deferred is None:
+            return Composed(own, own)
+        return await self._deferred.attach(user, own)
 
     async def answer(self, inbound: Inbound) -> str:
         texts = self._texts

@@ -11,8 +11,10 @@ from bot.asgi import TEXT, XML, BadBody, BodyTooLarge, Receive, Scope, Send, que
 from bot.channels.wechat import CHANNEL
 from bot.channels.wechat.answers import Answers
 from bot.channels.wechat.api import WeChatApi
+from bot.channels.wechat.budget import Budget
 from bot.channels.wechat.crypto import BadAesKey, Keys
-from bot.channels.wechat.delivery import LateDelivery
+from bot.channels.wechat.deferred import Deferred
+from bot.channels.wechat.delivery import LateDelivery, Outgoing
 from bot.channels.wechat.once import OnceGate
 from bot.channels.wechat.parse import MAX_BODY, Envelope, Inbound, Malformed, open_envelope, translate
 from bot.channels.wechat.replies import passive_xml
@@ -60,7 +62,7 @@ class WechatEndpoint:
             if method in ("GET", "HEAD"):
                 status, body, kind = self.verify(query(scope))
             elif method == "POST":
-                status, body, kind = await self.receive(scope, receive)
+                status, body, kind = await self.receive(scope, receive, self._gate.budget())
             else:
                 status, body, kind, allow = 405, b"405\n", TEXT, ((b"allow", b"GET, HEAD, POST"),)
         except Exception:
@@ -80,13 +82,14 @@ class WechatEndpoint:
             return self._reject(400, "bad_request", "no echostr")
         return 200, echo.encode(), TEXT
 
-    async def receive(self, scope: Scope, receive: Receive) -> Answer:
+    async def receive(self, scope: Scope, receive: Receive, budget: Budget) -> Answer:
+        """A message, answered by the budget's deadline, which started when the request arrived."""
         params = query(scope)
         try:
             self._guard.check(params.get("signature"), params.get("timestamp"), params.get("nonce"))
             envelope = open_envelope(await read_body(scope, receive, MAX_BODY), params, self._guard, self._keys)
             inbound = translate(envelope)
-            await self._fresh_nonce(params["timestamp"], params["nonce"], envelope.xml.encode())
+            await self._fresh_nonce(params["timestamp"], params["nonce"], envelope.xml.encode(), budget)
         except Forbidden as exc:
             return self._reject(403, "forbidden", str(exc))
         except BodyTooLarge:
@@ -94,13 +97,12 @@ class WechatEndpoint:
         except (Malformed, BadBody) as exc:
             return self._reject(400, "bad_request", str(exc))
         # MsgId and CreateTime grow over time: leading with them, new records land at the end of the store's index
-        key = f"{inbound.once_id}:{self._answers.key_of(inbound.openid)}"
-        text = await self._gate.answer(
-            key, lambda: self._answers.answer(inbound), lambda late: self._late.send(inbound.openid, late)
-        )
+        user = self._answers.key_of(inbound.openid)
+        outgoing = Outgoing(self._answers, self._late, inbound, user)
+        text = await self._gate.answer(f"{inbound.once_id}:{user}", outgoing.work, outgoing.late, budget)
         return self._reply(text, inbound, envelope, params.get("nonce", ""), params.get("timestamp", ""))
 
-    async def _fresh_nonce(self, timestamp: str, nonce: str, message: bytes) -> None:
+    async def _fresh_nonce(self, timestamp: str, nonce: str, message: bytes, budget: Budget) -> None:
         """One signed (timestamp, nonce) carries one message, in every process on the store: the same message
         again is WeChat's retry (the once-only gate answers it), another one is a replayed URL (Forbidden).
 
@@ -111,7 +113,7 @@ class WechatEndpoint:
         mine = f"{digest}:{secrets.token_hex(4)}"  # the suffix tells the first request from a byte-identical retry
         ttl = timedelta(seconds=self._guard.remaining(timestamp) + NONCE_MARGIN)
         try:
-            kept = await self._nonces.remember_first(f"wechat:nonce:{timestamp}:{nonce}", mine, ttl)
+            kept = await budget.within(self._nonces.remember_first(f"wechat:nonce:{timestamp}:{nonce}", mine, ttl))
         except Exception as exc:
             log.warning("the (timestamp, nonce) memory is unavailable (%s); checking without it", type(exc).__name__)
             self._metrics.store_errors.inc("nonce")
@@ -172,7 +174,10 @@ def mount_wechat(runtime: Runtime) -> Mounted:
     if settings.wechat_appid and settings.wechat_appsecret is not None:
         api = WeChatApi(settings.wechat_api_base_url, settings.wechat_appid, settings.wechat_appsecret)
     else:
-        log.warning("WECHAT_APPID/WECHAT_APPSECRET are not set: answers later than the deadline cannot be sent")
+        log.warning(
+            "WECHAT_APPID/WECHAT_APPSECRET are not set: answers later than the deadline are kept and sent with "
+            "the user's next reply"
+        )
     if keys is not None and settings.wechat_allow_plaintext:
         log.warning(
             "WECHAT_ALLOW_PLAINTEXT is on: plaintext posts are accepted beside encrypted ones. The URL signature "
@@ -182,8 +187,9 @@ def mount_wechat(runtime: Runtime) -> Mounted:
     plaintext = keys is None or settings.wechat_allow_plaintext
     guard = Guard(token, settings.wechat_timestamp_window, runtime.clock, plaintext)
     gate = OnceGate(runtime.store, runtime.metrics, settings.wechat_reply_timeout)
-    answers = Answers(runtime.engine, runtime.store, texts)
-    late = LateDelivery(api, runtime.metrics)
+    deferred = Deferred(runtime.store, texts, runtime.metrics)
+    answers = Answers(runtime.engine, runtime.store, texts, deferred)
+    late = LateDelivery(api, deferred, runtime.metrics)
     endpoint = WechatEndpoint(guard, keys, answers, gate, late, runtime.metrics, runtime.store)
 
     async def stop() -> None:

@@ -12,7 +12,7 @@ from bot.catalog.loader import default_content_dir, read_model
 FILE = "wechat.yaml"
 KINDS = ("image", "voice", "video", "shortvideo", "location", "link", "file", "other")
 MAX_TEXT_BYTES = 2048  # WeChat's limit for one passive text reply
-MAX_TRUNCATED_BYTES = 400  # the pointer must leave most of a shortened answer in place
+MAX_TRUNCATED_BYTES = 400  # the pointer, and the lines around kept answers, must leave room for the answers
 
 
 def _placeholders(template: str) -> set[str]:
@@ -32,8 +32,13 @@ class WechatTexts(BaseModel):
     truncated: str = Field(min_length=1)
     clicks: dict[str, str] = Field(min_length=1)
     unknown_click: str = Field(min_length=1)
+    earlier: str = Field(min_length=1)  # leads answers kept from messages that got none in time
+    now: str = Field(min_length=1)  # then leads this message's own answer
+    held: str = Field(min_length=1)  # ends a reply whose own answer did not fit beside the kept ones
 
-    @field_validator("subscribe", "voice_unrecognised", "unknown_click", "choices_heading", "truncated")
+    @field_validator(
+        "subscribe", "voice_unrecognised", "unknown_click", "choices_heading", "truncated", "earlier", "now", "held"
+    )
     @classmethod
     def _plain(cls, text: str) -> str:
         if _placeholders(text):
@@ -49,7 +54,7 @@ class WechatTexts(BaseModel):
             raise ValueError("must use exactly the placeholder {kind}")
         return text
 
-    @field_validator("truncated")
+    @field_validator("truncated", "earlier", "now", "held")
     @classmethod
     def _short(cls, text: str) -> str:
         if len(text.encode()) > MAX_TRUNCATED_BYTES:
