@@ -13,7 +13,7 @@ version, though, so old and new processes must not serve one file at the same ti
 
 from __future__ import annotations
 
-import secrets
+import random
 from collections.abc import Callable
 from typing import Any
 
@@ -34,8 +34,9 @@ SELECT = "SELECT body, updated_at, version FROM documents WHERE key = ?"
 
 
 def fresh_version() -> int:
-    """A version for the next write: positive, so never NO_VERSION (0)."""
-    return secrets.randbits(62) + 1
+    """A version for the next write: positive, so never NO_VERSION (0). Unique, not secret: `random` costs a
+    tenth of `secrets` (no system call), and reseeds itself in a forked child, so processes do not repeat it."""
+    return random.getrandbits(62) + 1
 
 
 def add_version_column(execute: Execute) -> None:
