@@ -60,11 +60,11 @@ class SqliteStore(SqliteExtras, SqliteTraffic, SqlitePurge):
     Traffic counts are kept in memory and written every few seconds, with the session save of the moment when
     there is one (see TrafficBuffer), and at close.
     A write that finds the file locked by another connection (a read, in WAL mode, hardly ever does) is
-    retried in autocommit mode on the store's single worker thread with the full busy timeout, and every
-    statement after it goes there too until the worker is idle again, so the event loop never blocks on
-    another process and statements keep their order.
-    Expired rows are purged in the background (see SqlitePurge); the WAL stays bounded (see Checkpointer), and
-    `close` empties it into the database file, so the .db alone holds every committed write afterwards.
+    retried in autocommit mode on the store's single worker thread with the full busy timeout, so the event
+    loop never blocks on another process; while the worker has the connection (that write, a purge batch, a
+    health probe), every other statement waits for it to finish and then runs inline again.
+    Expired rows are purged in the background and the WAL stays bounded (see SqlitePurge and Checkpointer);
+    `close` empties the WAL into the database file, so the .db alone holds every committed write afterwards.
     """
 
     def __init__(
