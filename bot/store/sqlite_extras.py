@@ -32,6 +32,9 @@ class SqliteExtras:
     async def _change(self, sql: str, parameters: tuple[Any, ...] = (), wait: bool = True) -> int:
         raise NotImplementedError
 
+    async def _statement(self, sql: str, parameters: tuple[Any, ...], wait: bool = True) -> tuple[list[Any], int]:
+        raise NotImplementedError
+
     async def add_reminders(
         self, key: str, channel: str, address: str, items: Sequence[tuple[datetime, str]]
     ) -> list[Reminder]:
@@ -96,14 +99,14 @@ class SqliteExtras:
         return str(rows[0][0]) if rows and rows[0][0] is not None else None
 
     async def remember_first(self, key: str, value: str, ttl: timedelta) -> str:
-        """The INSERT runs under the file's write lock, so of two processes one writes and the other reads it."""
+        """One statement under the file's write lock, so of two processes one writes and the other reads it: a
+        live row is left as it is and its value returned, an expired or missing one is replaced by `value`."""
         now = self._clock.now()
-        await self._change(
-            "INSERT INTO once (key, result, expires_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (key) DO UPDATE SET result = excluded.result, expires_at = excluded.expires_at "
-            "WHERE once.expires_at <= ?",
+        rows, _ = await self._statement(
+            "INSERT INTO once (key, result, expires_at) VALUES (?1, ?2, ?3) ON CONFLICT (key) DO UPDATE SET "
+            "result = iif(once.expires_at <= ?4, excluded.result, once.result), "
+            "expires_at = iif(once.expires_at <= ?4, excluded.expires_at, once.expires_at) RETURNING result",
             (key, value, (now + ttl).timestamp(), now.timestamp()),
-            wait=False,
+            False,
         )
-        rows = await self._run("SELECT result FROM once WHERE key = ?", (key,))
         return str(rows[0][0]) if rows and rows[0][0] is not None else value
