@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
+import os
 import secrets
+from collections.abc import Iterator
 from datetime import timedelta
 
 from bot.asgi import TEXT, XML, BadBody, BodyTooLarge, Receive, Scope, Send, query, read_body, respond
@@ -30,6 +33,25 @@ from bot.store.extras import OnceStore
 log = logging.getLogger(__name__)
 PATH = "/wechat"
 Answer = tuple[int, bytes, bytes]  # status, body, content type
+
+
+def _suffixes() -> Iterator[str]:
+    """Tells this process's requests apart from each other and from other processes' (the suffix of a remembered
+    nonce): a counter after a random prefix, drawn again in a forked child, instead of a read of the system's
+    random source on every message."""
+    prefix = secrets.token_hex(6)
+    return (f"{prefix}.{n}" for n in itertools.count())
+
+
+_SUFFIXES = _suffixes()
+
+
+def _new_suffixes() -> None:
+    global _SUFFIXES  # a child must not repeat its parent's suffixes
+    _SUFFIXES = _suffixes()
+
+
+os.register_at_fork(after_in_child=_new_suffixes)
 NONCE_MARGIN = 60.0  # seconds a (timestamp, nonce) is kept beyond its window: clocks of two processes differ
 
 
@@ -110,7 +132,7 @@ class WechatEndpoint:
         fresh IV is still a retry. If the store fails, the request goes on without the check: availability first.
         """
         digest = hashlib.sha256(message).hexdigest()[:32]
-        mine = f"{digest}:{secrets.token_hex(4)}"  # the suffix tells the first request from a byte-identical retry
+        mine = f"{digest}:{next(_SUFFIXES)}"  # the suffix tells the first request from a byte-identical retry
         ttl = timedelta(seconds=self._guard.remaining(timestamp) + NONCE_MARGIN)
         try:
             kept = await budget.within(self._nonces.remember_first(f"wechat:nonce:{timestamp}:{nonce}", mine, ttl))
