@@ -2,81 +2,27 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
-from xml.etree.ElementTree import Element, ParseError
+from xml.etree.ElementTree import Element
 
-import defusedxml.ElementTree as SafeET
-from defusedxml import DefusedXmlException
 from wechatpy.events import EVENT_TYPES, ClickEvent, SubscribeEvent, SubscribeScanEvent
 from wechatpy.messages import MESSAGE_TYPES, BaseMessage, TextMessage, UnknownMessage, VoiceMessage
 
 from bot.channels.wechat.crypto import Keys, Undecryptable
 from bot.channels.wechat.security import Guard
 from bot.channels.wechat.texts import KINDS
+from bot.channels.wechat.xmlread import MAX_DEPTH as MAX_DEPTH
+from bot.channels.wechat.xmlread import Document, read
+from bot.channels.wechat.xmlread import Malformed as Malformed
+from bot.channels.wechat.xmlread import xml_root as xml_root
 
 MAX_BODY = 64 * 1024
-# WeChat's messages are two levels deep (<xml><Content>); a few events nest further, down to
-# <xml><SendPicsInfo><PicList><item><PicMd5Sum>. Anything deeper is refused before a tree walk could recurse.
-MAX_DEPTH = 6
-UTF8_NAMES = (b"utf-8", b"utf8")
 MAX_ID_DIGITS = 20  # MsgId is an unsigned 64-bit number
 MAX_TIME_DIGITS = 12  # CreateTime, seconds since 1970, as the timestamp in the URL
 Mode = Literal["plaintext", "compatible", "safe"]
 Kind = Literal["text", "click", "subscribe", "unsupported", "voice_unrecognised", "ignored"]
-
-
-class Malformed(Exception):
-    """Not a WeChat message we can read (bad XML, a DTD or entity, missing fields): answered with 400."""
-
-
-def xml_root(data: bytes | str) -> Element:
-    """The parsed document: UTF-8 only, no DOCTYPE or entity declaration (XXE, billion laughs), at most
-    MAX_DEPTH levels. Whatever the bytes are, the result is a tree or Malformed, never another exception."""
-    try:
-        raw = data.encode() if isinstance(data, str) else data
-        raw.decode()  # expat would read a UTF-16 byte order mark, or a declared single-byte encoding, silently
-    except UnicodeError as exc:
-        raise Malformed("not UTF-8") from exc
-    _check_declaration(raw)
-    try:
-        root: Element = SafeET.fromstring(raw, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except (DefusedXmlException, ParseError) as exc:
-        raise Malformed(type(exc).__name__) from exc
-    except (ValueError, LookupError, UnicodeError, RecursionError) as exc:  # expat's encoding handler, mostly
-        raise Malformed(f"unreadable XML: {type(exc).__name__}") from exc
-    if root.tag != "xml":
-        raise Malformed("the root element is not <xml>")
-    _check_depth(root)
-    return root
-
-
-def _check_declaration(raw: bytes) -> None:
-    """Only UTF-8 may be declared: expat hands any other name to Python's codecs (gbk is "multi-byte", rot13
-    not a text encoding, idna fails), and a single-byte one would turn the text into something else."""
-    start = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
-    if not start.startswith(b"<?xml"):
-        return
-    end = start.find(b"?>")
-    declared = _ENCODING.search(start[: end if end >= 0 else 200])
-    if declared is not None and declared[2].lower() not in UTF8_NAMES:
-        raise Malformed("an encoding other than UTF-8 is declared")
-
-
-_ENCODING = re.compile(rb"""encoding\s*=\s*(["']?)([^"'\s?>]*)""")
-
-
-def _check_depth(root: Element) -> None:
-    """Level by level, without recursion: a message nested thousands deep is refused, not walked."""
-    level = [child for child in root if len(child)]  # the usual message stops here: every field is plain text
-    depth = 2
-    while level:
-        depth += 1
-        if depth > MAX_DEPTH:
-            raise Malformed(f"elements nested more than {MAX_DEPTH} deep")
-        level = [grandchild for child in level for grandchild in child if len(grandchild)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +30,14 @@ class Envelope:
     """The message XML, parsed, and how the request carried it (the reply goes back the same way)."""
 
     xml: str
-    root: Element
+    document: Document  # the fields of the usual message, or the tree of any other shape (see xmlread.read)
     mode: Mode
     key: int | None = None  # which AES key opened it (0 current, 1 previous); None in plaintext mode
+
+    @property
+    def root(self) -> Element:
+        """The tree, for a caller that walks it: the usual message is read without one, so it is parsed again."""
+        return xml_root(self.xml) if isinstance(self.document, dict) else self.document
 
 
 def open_envelope(body: bytes, query: Mapping[str, str], guard: Guard, keys: Keys | None) -> Envelope:
@@ -95,15 +46,11 @@ def open_envelope(body: bytes, query: Mapping[str, str], guard: Guard, keys: Key
     encrypt_type = query.get("encrypt_type")
     if encrypt_type is None or encrypt_type == "raw":
         guard.check_plaintext()
-        plain = xml_root(body)  # which also checks that the body is UTF-8
+        plain = read(body)  # which also checks that the body is UTF-8
         return Envelope(body.decode(), plain, "plaintext")
     if encrypt_type != "aes":  # WeChat sends exactly "aes"; "AES" or " aes" is somebody else
         raise Malformed("encrypt_type is neither aes nor raw")
-    root = xml_root(body)
-    found = root.findall("Encrypt")
-    if len(found) != 1 or not found[0].text:
-        raise Malformed("encrypt_type=aes needs exactly one <Encrypt>")
-    encrypted = found[0].text
+    encrypted, compatible = sealed(read(body))
     if keys is None:
         raise Malformed("an encrypted message, but WECHAT_AES_KEY is not set")
     guard.check_message(query.get("msg_signature"), query.get("timestamp", ""), query.get("nonce", ""), encrypted)
@@ -111,9 +58,21 @@ def open_envelope(body: bytes, query: Mapping[str, str], guard: Guard, keys: Key
         xml, index = keys.open(encrypted)
     except Undecryptable as exc:
         raise Malformed(str(exc)) from exc
-    # Compatible mode (兼容模式) repeats the plaintext fields beside <Encrypt>; only the ciphertext is trusted.
-    mode: Mode = "compatible" if root.find("MsgType") is not None else "safe"
-    return Envelope(xml, xml_root(xml), mode, index)
+    return Envelope(xml, read(xml), "compatible" if compatible else "safe", index)
+
+
+def sealed(outer: Document) -> tuple[str, bool]:
+    """The text of the one <Encrypt> (as sent, unstripped), and whether the envelope is in compatible mode
+    (兼容模式), which repeats the plaintext fields beside <Encrypt>; only the ciphertext is trusted."""
+    if isinstance(outer, dict):
+        encrypted = outer.get("Encrypt")  # a field is there once at most, or the document would be a tree
+        if not encrypted:
+            raise Malformed("encrypt_type=aes needs exactly one <Encrypt>")
+        return encrypted, "MsgType" in outer
+    found = outer.findall("Encrypt")
+    if len(found) != 1 or not found[0].text:
+        raise Malformed("encrypt_type=aes needs exactly one <Encrypt>")
+    return found[0].text, outer.find("MsgType") is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +116,16 @@ def _flat(root: Element) -> dict[str, Any] | None:
             return None
         data[child.tag] = (child.text or "").strip() or None
     return data or None
+
+
+def _fields(document: Document) -> dict[str, Any]:
+    """`fields_of` for either shape `read` gives; a field sent twice is refused (which of two FromUserName
+    would be the sender?). The usual message's fields need only stripping, as `_flat` strips them."""
+    if isinstance(document, dict):
+        return {name: text.strip() or None for name, text in document.items()}
+    if len({child.tag for child in document}) != len(document):
+        raise Malformed("a field appears twice")
+    return fields_of(document)
 
 
 def fields_of(root: Element) -> dict[str, Any]:
@@ -205,13 +174,14 @@ def _text(data: dict[str, Any], name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+_SUBSCRIBES = (SubscribeEvent, SubscribeScanEvent)  # tuples: `A | B` in isinstance builds a union on every call
+_TEXTS = (TextMessage, VoiceMessage)
+
+
 def translate(envelope: Envelope) -> Inbound:
     """The inbound message; an unknown type becomes "unsupported", never an exception."""
-    root = envelope.root  # already checked: no DTD, no entities, not deep
-    if len({child.tag for child in root}) != len(root):  # which of two FromUserName would be the sender?
-        raise Malformed("a field appears twice")
     try:
-        data = fields_of(root)
+        data = _fields(envelope.document)  # already checked: no DTD, no entities, not deep
         message = _message(data)
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
         raise Malformed(f"wechatpy cannot parse it: {type(exc).__name__}") from exc
@@ -224,14 +194,14 @@ def translate(envelope: Envelope) -> Inbound:
         once_id = f"wechat:event:{created}:{event}:{key}"  # events carry no MsgId (wechatpy says 0)
         if isinstance(message, ClickEvent):
             return Inbound(openid, account, "click", once_id, key)
-        if isinstance(message, SubscribeEvent | SubscribeScanEvent):
+        if isinstance(message, _SUBSCRIBES):
             return Inbound(openid, account, "subscribe", once_id)
         return Inbound(openid, account, "ignored", once_id)
     msg_id = _text(data, "MsgId")
     if not _number(msg_id, MAX_ID_DIGITS):
         raise Malformed("MsgId is missing or not a plain number")
     once_id = f"wechat:msg:{msg_id}"
-    if isinstance(message, TextMessage | VoiceMessage):
+    if isinstance(message, _TEXTS):
         text = data.get("Content" if isinstance(message, TextMessage) else "Recognition")
         if text is not None and not isinstance(text, str):
             raise Malformed("Content or Recognition is not text")
