@@ -41,7 +41,7 @@ async def test_menu_push_sends_the_validated_menu(capsys: pytest.CaptureFixture[
         fake.expire()  # a stale token is renewed and the call made again
         assert await push_menu(menu_settings(base)) == 0
     assert fake.menus == [load_menu().payload()] * 2
-    assert "过期怎么办".encode() in fake.raw_bodies[0]  # UTF-8 on the wire, not \\u escapes
+    assert "算截止日".encode() in fake.raw_bodies[0]  # UTF-8 on the wire, not \\u escapes
     assert "menu created" in capsys.readouterr().out
 
 

@@ -14,7 +14,7 @@ from wechatpy.replies import TextReply
 
 from bot.catalog.loader import default_content_dir
 from bot.channels.wechat.app import mount_wechat
-from bot.channels.wechat.menu import Menu, check_clicks, load_menu
+from bot.channels.wechat.menu import Menu, check_clicks, columns, load_menu
 from bot.channels.wechat.replies import fit, passive_xml, render
 from bot.channels.wechat.texts import WechatTexts, load_texts
 from bot.core.clock import FixedClock
@@ -63,6 +63,12 @@ def button(name: str = "按钮", key: str = "K", **more: Any) -> dict[str, Any]:
         ({"button": [{"name": "组", "sub_button": [button(key=f"K{n}") for n in range(6)]}]}, "at most 5"),
         ({"button": [button(name="五个汉字呀吗")]}, r"button.0.name\n.*18 bytes; WeChat allows 16"),
         ({"button": [{"name": "组", "sub_button": [button(name="十四个汉字的子菜单名字太长了吧")]}]}, "allows 40"),
+        # within the bytes, but wider than a phone shows: 「过期怎么…」
+        ({"button": [button(name="过期怎么办")]}, r"10 columns wide; WeChat shows 8 \(4 汉字\)"),
+        (
+            {"button": [{"name": "组", "sub_button": [button(name="九个汉字的子菜单名")]}]},
+            "18 columns wide; WeChat shows 16",
+        ),
         ({"button": [button(key="K" * 129)]}, "key of 1 to 128 bytes"),
         ({"button": [{"name": "链接", "type": "view"}]}, "http"),
         ({"button": [{"name": "链接", "type": "view", "url": "javascript:alert(1)"}]}, "http"),
@@ -80,6 +86,15 @@ def button(name: str = "按钮", key: str = "K", **more: Any) -> dict[str, Any]:
 def test_the_menu_is_checked_against_wechats_limits(menu: dict[str, Any], complaint: str) -> None:
     with pytest.raises(ValidationError, match=complaint):
         Menu.model_validate(menu)
+
+
+@pytest.mark.parametrize("name", ["算截止日", "FAQ help", "常见Q&A"])
+def test_names_a_phone_shows_whole_are_accepted(name: str) -> None:
+    assert Menu.model_validate({"button": [button(name=name)]}).button[0].name == name
+
+
+def test_width_counts_wide_characters_twice() -> None:
+    assert (columns("算截止日"), columns("ab"), columns("Ａ１"), columns("常见Q&A")) == (8, 2, 4, 7)
 
 
 def test_the_menu_payload_is_what_menu_create_takes() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 from typing import Any, Literal
 
@@ -14,6 +15,9 @@ from bot.core.errors import ContentError
 FILE = "menu.yaml"
 MAX_TOP, MAX_SUB = 3, 5
 TOP_NAME_BYTES, SUB_NAME_BYTES = 16, 40  # the older, stricter documented limits (newer docs allow 60 for subs)
+# What a phone shows: 「一级菜单最多4个汉字，二级菜单最多8个汉字，多出来的部分将会以“...”代替」. In half-width
+# columns (a 汉字 or full-width sign takes two), since the byte limits alone let 「过期怎么办」 through to be cut.
+TOP_NAME_COLUMNS, SUB_NAME_COLUMNS = 8, 16
 KEY_BYTES, URL_BYTES = 128, 1024
 
 ButtonType = Literal[
@@ -40,9 +44,18 @@ def _bytes(text: str) -> int:
     return len(text.encode())
 
 
-def _name_within(name: str, limit: int) -> str:
+def columns(text: str) -> int:
+    """How wide WeChat draws `text` in a menu: two columns for a wide or full-width character, one otherwise."""
+    return sum(2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in text)
+
+
+def _name_within(name: str, limit: int, shown: int) -> str:
     if _bytes(name) > limit:
         raise ValueError(f"{name!r} is {_bytes(name)} bytes; WeChat allows {limit}")
+    if columns(name) > shown:
+        raise ValueError(
+            f"{name!r} is {columns(name)} columns wide; WeChat shows {shown} ({shown // 2} 汉字) and cuts the rest"
+        )
     return name
 
 
@@ -86,7 +99,7 @@ class SubButton(Action):
     @field_validator("name")
     @classmethod
     def _short(cls, name: str) -> str:
-        return _name_within(name, SUB_NAME_BYTES)
+        return _name_within(name, SUB_NAME_BYTES, SUB_NAME_COLUMNS)
 
 
 class TopButton(Action):
@@ -97,7 +110,7 @@ class TopButton(Action):
     @field_validator("name")
     @classmethod
     def _short(cls, name: str) -> str:
-        return _name_within(name, TOP_NAME_BYTES)
+        return _name_within(name, TOP_NAME_BYTES, TOP_NAME_COLUMNS)
 
 
 class Menu(BaseModel):
