@@ -91,6 +91,12 @@ class FakeBotApi:
             chat_id = int(params.get("chat_id") or USER["id"])
             chat = private() if chat_id > 0 else GROUP
             message_id = int(params.get("message_id") or next(self._message_ids))
+            if method == "sendMessage" and params.get("reply_markup"):
+                KEYBOARDS[chat_id] = {
+                    "message_id": message_id,
+                    "text": params["text"],
+                    "reply_markup": params["reply_markup"],
+                }
             return {"message_id": message_id, "date": DATE, "chat": chat, "from": BOT, "text": params.get("text", "")}
         if method == "getWebhookInfo":
             return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
@@ -192,8 +198,17 @@ def message(
     return {"message": body}
 
 
-def button(data: str, user: Json = USER, chat: Json | None = None) -> Json:
-    shown = {"message_id": 1, "date": DATE, "chat": chat or private(user), "from": BOT, "text": "…"}
+# chat id -> the newest message sent there with buttons (id, text, keyboard): a press comes from that message, as
+# Telegram sends it back in the callback query, unless a test names another message id
+KEYBOARDS: dict[int, Json] = {}
+
+
+def button(data: str, user: Json = USER, chat: Json | None = None, message_id: int | None = None) -> Json:
+    where = chat or private(user)
+    newest = KEYBOARDS.get(int(where["id"]), {"message_id": 1, "text": "…"})
+    if message_id is not None and message_id != newest["message_id"]:
+        newest = {"message_id": message_id, "text": "…"}
+    shown = {"date": DATE, "chat": where, "from": BOT, **newest}
     return {
         "callback_query": {"id": str(next(_ids)), "from": user, "chat_instance": "1", "message": shown, "data": data}
     }

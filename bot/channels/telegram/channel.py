@@ -6,8 +6,8 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from telegram import Bot, Chat, InlineKeyboardButton, User
-from telegram.error import Forbidden
+from telegram import Bot, Chat, InlineKeyboardButton, Message, User
+from telegram.error import Forbidden, TelegramError
 
 from bot.catalog.catalog import Catalog
 from bot.channels.telegram.buttons import ButtonCodec
@@ -21,6 +21,8 @@ from bot.metrics import Metrics
 from bot.store.extras import Stores
 
 log = logging.getLogger(__name__)
+KEYBOARD_SUFFIX = ":keyboard"  # beside the session: the id of the message whose buttons act
+NONE_LIVE = 0  # recorded after a press: no keyboard acts until the next answer brings one
 
 
 @dataclass(frozen=True)
@@ -61,19 +63,57 @@ class TelegramChannel:
         verdict = turn.verdict
         if verdict is not None and verdict.deadline is not None and verdict.deadline > self.clock.today():
             extra.append(self.codec.remind_button(self.texts.reminders.offer, verdict.deadline, verdict.case))
-        await self.deliver(bot, chat, user, render(turn.replies, self.codec, extra), reply_to)
+        pieces = render(turn.replies, self.codec, extra)
+        sent = await self.deliver(bot, chat, user, pieces, reply_to)
+        keyboards = [message.message_id for piece, message in zip(pieces, sent, strict=False) if piece.markup]
+        if keyboards:
+            await self._replace_keyboard(bot, chat, user, keyboards[-1])
 
     async def deliver(
         self, bot: Bot, chat: Chat, user: User, pieces: Sequence[Outgoing], reply_to: int | None = None
-    ) -> None:
-        """Sends the pieces in order; in a group the first one answers `reply_to`. A user who blocked the bot
-        loses their reminders."""
+    ) -> list[Message]:
+        """Sends the pieces in order and returns what went out; in a group the first one answers `reply_to`. A
+        user who blocked the bot loses their reminders."""
         target = reply_to if chat.type in GROUPS else None
+        sent: list[Message] = []
         try:
             for piece in pieces:
-                await send(bot, self.retrying, chat.id, piece, target)
+                sent.append(await send(bot, self.retrying, chat.id, piece, target))
                 target = None
         except Forbidden:
             await self.store.cancel_reminders(self.key(chat, user))
             self.metrics.errors.inc(CHANNEL, "blocked")
             log.info("a chat is closed to the bot; its reminders were dropped")
+        return sent
+
+    # -- the one keyboard that is live -------------------------------------------------------------------------
+    # The buttons of the newest answer are the only ones that act: an older keyboard is taken off its message
+    # when a newer one arrives, and a press that still reaches us from one (a client that had not caught up,
+    # another member of a group) gets a short notice instead of moving the conversation.
+
+    def _keyboard_key(self, chat: Chat, user: User) -> str:
+        return self.key(chat, user) + KEYBOARD_SUFFIX
+
+    async def live_keyboard(self, chat: Chat, user: User) -> int | None:
+        """The id of the message whose buttons act; NONE_LIVE after a press; None if nothing was recorded (a
+        keyboard sent before this was kept: it acts)."""
+        document = await self.store.load(self._keyboard_key(chat, user))
+        return int(document) if document is not None and document.lstrip("-").isdigit() else None
+
+    async def keyboard_used(self, chat: Chat, user: User) -> None:
+        await self.store.save(self._keyboard_key(chat, user), str(NONE_LIVE))
+
+    async def _replace_keyboard(self, bot: Bot, chat: Chat, user: User, message_id: int) -> None:
+        previous = await self.live_keyboard(chat, user)
+        await self.store.save(self._keyboard_key(chat, user), str(message_id))
+        if previous is not None and previous not in (NONE_LIVE, message_id):
+            await self.drop_keyboard(bot, chat.id, previous)
+
+    async def drop_keyboard(self, bot: Bot, chat_id: int, message_id: int) -> None:
+        """Takes the buttons off a message; a message already without them, or too old, is left as it is."""
+        try:
+            await self.retrying.call(
+                lambda: bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id, reply_markup=None)
+            )
+        except TelegramError as exc:
+            log.debug("old buttons were not taken off: %s", type(exc).__name__)

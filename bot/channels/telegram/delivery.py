@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
 
-from telegram import Bot, LinkPreviewOptions, ReplyParameters
+from telegram import Bot, LinkPreviewOptions, Message, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError, RetryAfter
 
@@ -59,10 +59,10 @@ class Retrying:
 
 async def send(
     bot: Bot, retrying: Retrying, chat_id: int | str, outgoing: Outgoing, reply_to: int | None = None
-) -> None:
+) -> Message:
     """Sends one piece as HTML, without link previews; in groups it answers the message it replies to."""
     reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to is not None else None
-    await retrying.call(
+    return await retrying.call(
         lambda: bot.send_message(
             chat_id=chat_id,
             text=outgoing.html,

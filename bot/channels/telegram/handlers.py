@@ -5,14 +5,23 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram import Bot, CallbackQuery, Chat, InlineKeyboardMarkup, Update, User
-from telegram.error import BadRequest
+from telegram import Bot, CallbackQuery, Chat, InlineKeyboardMarkup, LinkPreviewOptions, Message, Update, User
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
 from bot.channels.telegram.buttons import Choice, Faq, HelpPage, RemindOff, RemindOn, pages
 from bot.channels.telegram.channel import TelegramChannel
 from bot.channels.telegram.reminders import day_of, reminder_items, when
-from bot.channels.telegram.translate import CHANNEL, Outgoing, addressed_text, escape, is_for_bot, user_id
+from bot.channels.telegram.translate import (
+    CHANNEL,
+    LIMIT,
+    Outgoing,
+    addressed_text,
+    escape,
+    is_for_bot,
+    user_id,
+)
 
 log = logging.getLogger(__name__)
 COMMANDS = ("start", "help", "reset", "forget", "remind")
@@ -121,8 +130,19 @@ class Handlers:
         if action is None or who is None or query.message is None:
             await self._answer(query, self.texts.button_expired)
             return
-        await self._answer(query)
         chat, user = who
+        if isinstance(action, Choice | RemindOn):  # the buttons of an answer: only the newest ones act
+            shown = query.message
+            live = await self.channel.live_keyboard(chat, user)
+            if live is not None and live != shown.message_id:
+                await self._answer(query, self.texts.button_expired)
+                await self.channel.drop_keyboard(context.bot, chat.id, shown.message_id)
+                return
+            await self._answer(query)
+            await self.channel.keyboard_used(chat, user)
+            await self._acknowledge(context.bot, query)
+        else:
+            await self._answer(query)
         if isinstance(action, Choice):
             await self.channel.converse(context.bot, chat, user, action.text)
         elif isinstance(action, Faq):
@@ -153,6 +173,40 @@ class Handlers:
             await self.channel.retrying.call(lambda: query.answer(text))
         except BadRequest:
             log.debug("a callback query could not be answered")
+
+    async def _acknowledge(self, bot: Bot, query: CallbackQuery) -> None:
+        """Shows the press in the chat: the pressed message gets a line naming the choice, and loses its
+        buttons. A message that cannot take the line (no text, too long, too old) only loses its buttons."""
+        shown = query.message
+        if not isinstance(shown, Message):
+            return
+        label = next(
+            (
+                button.text
+                for row in (shown.reply_markup.inline_keyboard if shown.reply_markup else ())
+                for button in row
+                if button.callback_data == query.data
+            ),
+            None,
+        )
+        if shown.text is not None and label is not None:
+            html = f"{shown.text_html}\n\n{self.texts.chosen.format(choice=escape(label))}"
+            if len(html.encode("utf-16-le")) // 2 <= LIMIT:  # the markup counts too: on the safe side
+                try:
+                    await self.channel.retrying.call(
+                        lambda: bot.edit_message_text(
+                            html,
+                            chat_id=shown.chat_id,
+                            message_id=shown.message_id,
+                            parse_mode=ParseMode.HTML,
+                            reply_markup=None,
+                            link_preview_options=LinkPreviewOptions(is_disabled=True),
+                        )
+                    )
+                    return
+                except TelegramError as exc:
+                    log.debug("the pressed message was not edited: %s", type(exc).__name__)
+        await self.channel.drop_keyboard(bot, shown.chat_id, shown.message_id)
 
     async def _say(
         self,

@@ -15,6 +15,7 @@ FILE = "telegram.yaml"
 # Each text may use exactly these placeholders (dotted paths into the file); texts not listed take none.
 PLACEHOLDERS: dict[str, frozenset[str]] = {
     "help.page": frozenset({"page", "pages"}),
+    "chosen": frozenset({"choice"}),
     "reminders.scheduled": frozenset({"dates"}),
     "reminders.week_before": frozenset({"deadline", "case"}),
     "reminders.day_before": frozenset({"deadline", "case"}),
@@ -81,6 +82,7 @@ class TelegramTexts(_Strict):
     forget_done: str
     unsupported: str
     button_expired: str = Field(max_length=200)  # shown by answerCallbackQuery, which allows 200 characters
+    chosen: str = Field(min_length=1)  # added under a message whose button was pressed: {choice} is its label
     reminders: ReminderTexts
     cli: CliTexts
 
