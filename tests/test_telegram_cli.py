@@ -155,7 +155,7 @@ async def test_set_webhook_registers_the_url_with_the_secret(capsys: pytest.Capt
     [params] = api.called("setWebhook")
     assert params["url"] == "https://bot.example.org/telegram"
     assert params["secret_token"] == "s3cret"
-    assert params["allowed_updates"] == ["message", "callback_query"]
+    assert params["allowed_updates"] == ["message", "edited_message", "callback_query"]
     assert "https://bot.example.org/telegram" in capsys.readouterr().out
 
 

@@ -21,7 +21,7 @@ from bot.channels.telegram.texts import TelegramTexts
 from bot.cli.runtime import Runtime
 
 TelegramApp = Application[Any, Any, Any, Any, Any, Any]
-ALLOWED_UPDATES = ["message", "callback_query"]
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 STOP_WAIT = 10.0  # seconds the reminder loop gets to finish at shut-down
 
 

@@ -26,7 +26,9 @@ from bot.channels.telegram.translate import (
 log = logging.getLogger(__name__)
 COMMANDS = ("start", "help", "reset", "forget", "remind")
 HELP_PAGE_SIZE = 8
-NEW_MESSAGES = filters.UpdateType.MESSAGE  # edited messages and channel posts are not answered
+NEW_MESSAGES = filters.UpdateType.MESSAGE  # channel posts are not answered
+EDITS = filters.UpdateType.EDITED_MESSAGE  # an edited text is answered as the text it now says
+CAPTIONED = (filters.PHOTO | filters.Document.IMAGE) & filters.CAPTION  # a caption is read as the message's text
 NON_TEXT = (
     filters.Sticker.ALL
     | filters.PHOTO
@@ -61,7 +63,8 @@ class Handlers:
         for name in COMMANDS:
             application.add_handler(CommandHandler(name, getattr(self, name), filters=NEW_MESSAGES))
         application.add_handler(CallbackQueryHandler(self.button))
-        application.add_handler(MessageHandler(NEW_MESSAGES & filters.TEXT, self.text))
+        application.add_handler(MessageHandler((NEW_MESSAGES | EDITS) & filters.TEXT, self.text))
+        application.add_handler(MessageHandler(NEW_MESSAGES & CAPTIONED, self.text))
         application.add_handler(MessageHandler(NEW_MESSAGES & NON_TEXT, self.non_text))
         application.add_error_handler(self.error)
 
@@ -110,7 +113,7 @@ class Handlers:
     # -- messages ----------------------------------------------------------------------------------------------
 
     async def text(self, update: Update, context: Context) -> None:
-        who, message = _who(update), update.message
+        who, message = _who(update), update.effective_message  # new, edited, or a captioned photo
         if who is None or message is None:
             return
         text = addressed_text(message, context.bot.bot)

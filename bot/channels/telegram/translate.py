@@ -84,16 +84,20 @@ def render(replies: Sequence[Reply], codec: ButtonCodec, extra: Sequence[InlineK
 
 
 def addressed_text(message: TgMessage, bot: User) -> str | None:
-    """The text meant for the bot, without the mention of it; None when a group message is not for the bot.
+    """The text meant for the bot (a message's text, or a photo's caption), without the mention of it; None when
+    a group message is not for the bot.
 
     In a group the bot answers only mentions of it and replies to its own messages (commands have their own
     handlers); in a private chat every text is for it.
     """
-    text = message.text or ""
+    captioned = message.text is None  # a photo's caption is read like a text
+    text = (message.caption if captioned else message.text) or ""
     if message.chat.type not in GROUPS:
         return text
     mentioned = False
-    for entity, value in message.parse_entities([MessageEntity.MENTION, MessageEntity.TEXT_MENTION]).items():
+    kinds: list[str | None] = [MessageEntity.MENTION, MessageEntity.TEXT_MENTION]
+    found = message.parse_caption_entities(kinds) if captioned else message.parse_entities(kinds)
+    for entity, value in found.items():
         if (entity.type == MessageEntity.MENTION and value.lower() == f"@{(bot.username or '').lower()}") or (
             entity.user is not None and entity.user.id == bot.id
         ):
