@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.core.engine import Engine
-from tests.fake_telegram import KEYBOARDS, USER, button, message
+from tests.fake_telegram import GROUP, KEYBOARDS, OTHER, USER, button, message
 from tests.telegram_harness import Harness, running_bot
 
 
@@ -70,3 +70,15 @@ async def test_help_pages_keep_their_buttons(tg: Harness) -> None:
     await tg.send(button("p:1"))
     assert tg.api.called("editMessageReplyMarkup")  # the page turned, in place
     assert not tg.api.called("editMessageText")
+
+
+async def test_in_a_group_buttons_belong_to_the_member_they_were_shown_to(tg: Harness) -> None:
+    await tg.send(message("@qianzhu_test_bot 我的居住证10月20号过期了", chat=GROUP))
+    assert ("上海", "c:上海") in tg.api.buttons()
+    sent = len(tg.api.sent())
+    await tg.send(button("c:上海", user=OTHER, chat=GROUP))  # another member taps them
+    assert len(tg.api.sent()) == sent
+    assert tg.api.called("answerCallbackQuery")[-1]["text"] == tg.texts.button_not_yours
+    assert not tg.api.called("editMessageText")  # the buttons stay for their owner
+    await tg.send(button("c:上海", chat=GROUP))
+    assert "【上海｜" in tg.api.sent()[-1]

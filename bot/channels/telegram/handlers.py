@@ -15,6 +15,7 @@ from bot.channels.telegram.channel import TelegramChannel
 from bot.channels.telegram.reminders import day_of, reminder_items, when
 from bot.channels.telegram.translate import (
     CHANNEL,
+    GROUPS,
     LIMIT,
     Outgoing,
     addressed_text,
@@ -137,6 +138,11 @@ class Handlers:
         if isinstance(action, Choice | RemindOn):  # the buttons of an answer: only the newest ones act
             shown = query.message
             live = await self.channel.live_keyboard(chat, user)
+            # In a group the buttons belong to the member they were shown to: another member's press finds no
+            # record of them (or of other buttons) for that member, and acts on nobody's conversation.
+            if chat.type in GROUPS and live != shown.message_id:
+                await self._answer(query, self.texts.button_not_yours)
+                return
             if live is not None and live != shown.message_id:
                 await self._answer(query, self.texts.button_expired)
                 await self.channel.drop_keyboard(context.bot, chat.id, shown.message_id)

@@ -82,6 +82,7 @@ class TelegramTexts(_Strict):
     forget_done: str
     unsupported: str
     button_expired: str = Field(max_length=200)  # shown by answerCallbackQuery, which allows 200 characters
+    button_not_yours: str = Field(max_length=200)  # a group member pressed buttons shown to someone else
     chosen: str = Field(min_length=1)  # added under a message whose button was pressed: {choice} is its label
     reminders: ReminderTexts
     cli: CliTexts
