@@ -91,6 +91,19 @@ class ButtonCodec:
         return InlineKeyboardButton(label, callback_data=f"r:{deadline:%Y%m%d}:{case}")
 
     @staticmethod
+    def private_remind_button(label: str, bot_username: str, deadline: date, case: str) -> InlineKeyboardButton:
+        """A link that opens a private chat with the bot and starts it with this deadline: /start r<day>_<case>
+        (Telegram allows A-Z, a-z, 0-9, _ and - in the parameter, at most 64 characters)."""
+        return InlineKeyboardButton(label, url=f"https://t.me/{bot_username}?start=r{deadline:%Y%m%d}_{case}")
+
+    def read_start(self, parameter: str) -> RemindOn | None:
+        """The deadline a private-chat link carries (see private_remind_button); None for anything else."""
+        if not parameter.startswith("r") or "_" not in parameter:
+            return None
+        day, _, case = parameter[1:].partition("_")
+        return self._remind(f"{day}:{case}")
+
+    @staticmethod
     def cancel_button(label: str) -> InlineKeyboardButton:
         return InlineKeyboardButton(label, callback_data=CANCEL_REMINDERS)
 

@@ -62,7 +62,13 @@ class TelegramChannel:
         extra: list[InlineKeyboardButton] = []
         verdict = turn.verdict
         if verdict is not None and verdict.deadline is not None and verdict.deadline > self.clock.today():
-            extra.append(self.codec.remind_button(self.texts.reminders.offer, verdict.deadline, verdict.case))
+            texts = self.texts.reminders
+            if chat.type in GROUPS:  # a reminder in the group would tell everyone this member's deadline
+                extra.append(
+                    self.codec.private_remind_button(texts.offer_private, bot.username, verdict.deadline, verdict.case)
+                )
+            else:
+                extra.append(self.codec.remind_button(texts.offer, verdict.deadline, verdict.case))
         pieces = render(turn.replies, self.codec, extra)
         sent = await self.deliver(bot, chat, user, pieces, reply_to)
         keyboards = [message.message_id for piece, message in zip(pieces, sent, strict=False) if piece.markup]

@@ -77,6 +77,11 @@ class Handlers:
             await self.channel.converse(context.bot, *who, text, message.message_id)
 
     async def start(self, update: Update, context: Context) -> None:
+        who = _who(update)
+        wanted = self.channel.codec.read_start(context.args[0]) if context.args else None
+        if wanted is not None and who is not None and who[0].type not in GROUPS:
+            await self._schedule(context.bot, *who, wanted)  # the private-chat link from a group's verdict
+            return
         await self._command(update, context, "/start")
 
     async def reset(self, update: Update, context: Context) -> None:
@@ -97,6 +102,9 @@ class Handlers:
     async def remind(self, update: Update, context: Context) -> None:
         who, message = _who(update), update.effective_message
         if who is None or message is None:
+            return
+        if who[0].type in GROUPS:
+            await self._say(context.bot, *who, self.texts.reminders.group_only_private, None, message.message_id)
             return
         if context.args and context.args[0].lower() in self.texts.reminders.cancel_words:
             await self._cancel_reminders(context.bot, *who)
@@ -163,6 +171,8 @@ class Handlers:
                 await query.edit_message_reply_markup(self._help_page(action.page))
             except BadRequest:  # the same page again, or a message too old to edit
                 log.debug("the help page was not changed")
+        elif isinstance(action, RemindOn) and chat.type in GROUPS:  # a 🔔 sent to a group before the links
+            await self._say(context.bot, chat, user, self.texts.reminders.group_only_private)
         elif isinstance(action, RemindOn):
             await self._schedule(context.bot, chat, user, action)
         elif isinstance(action, RemindOff):

@@ -53,6 +53,8 @@ class HelpTexts(_Strict):
 
 class ReminderTexts(_Strict):
     offer: str
+    offer_private: str  # in a group: a link that opens a private chat with the bot to set the reminders there
+    group_only_private: str  # /remind or a 🔔 press in a group
     scheduled: str
     too_late: str
     week_before: str
