@@ -82,3 +82,18 @@ async def test_in_a_group_buttons_belong_to_the_member_they_were_shown_to(tg: Ha
     assert not tg.api.called("editMessageText")  # the buttons stay for their owner
     await tg.send(button("c:上海", chat=GROUP))
     assert "【上海｜" in tg.api.sent()[-1]
+
+
+async def test_a_question_in_a_group_opens_a_reply_for_the_member_who_was_asked(tg: Harness) -> None:
+    await tg.send(message("@qianzhu_test_bot 我在上海", chat=GROUP))
+    asked = tg.api.called("sendMessage")[-1]
+    assert "哪天到期" in asked["text"]
+    assert asked["reply_markup"] == {"force_reply": True, "selective": True}
+    assert asked["reply_parameters"]["message_id"]  # it answers the member's message, so selective finds them
+    await tg.send(message("10月20号过期了", chat=GROUP, reply_to_bot=True))  # what their app then sends
+    assert "【上海｜" in tg.api.sent()[-1]
+
+
+async def test_a_private_question_needs_no_forced_reply(tg: Harness) -> None:
+    await tg.send(message("我在上海"))
+    assert not tg.api.called("sendMessage")[-1].get("reply_markup")

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from telegram import Bot, Chat, InlineKeyboardButton, Message, User
+from telegram import Bot, Chat, ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Message, User
 from telegram.error import Forbidden, TelegramError
 
 from bot.catalog.catalog import Catalog
@@ -70,8 +70,16 @@ class TelegramChannel:
             else:
                 extra.append(self.codec.remind_button(texts.offer, verdict.deadline, verdict.case))
         pieces = render(turn.replies, self.codec, extra)
+        if chat.type in GROUPS and turn.session.pending is not None and pieces and pieces[-1].markup is None:
+            # A question in a group: the member's app opens a reply to it, so a plain answer reaches the bot
+            # (which hears only mentions and replies there); `selective`: only the member who was asked.
+            pieces[-1] = Outgoing(pieces[-1].html, ForceReply(selective=True))
         sent = await self.deliver(bot, chat, user, pieces, reply_to)
-        keyboards = [message.message_id for piece, message in zip(pieces, sent, strict=False) if piece.markup]
+        keyboards = [
+            message.message_id
+            for piece, message in zip(pieces, sent, strict=False)
+            if isinstance(piece.markup, InlineKeyboardMarkup)
+        ]
         if keyboards:
             await self._replace_keyboard(bot, chat, user, keyboards[-1])
 

@@ -6,7 +6,7 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity, User
+from telegram import Chat, ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity, User
 from telegram import Message as TgMessage
 
 from bot.channels.telegram.buttons import ButtonCodec
@@ -19,10 +19,10 @@ GROUPS = (Chat.GROUP, Chat.SUPERGROUP)
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    """One sendMessage: HTML text and an optional inline keyboard."""
+    """One sendMessage: HTML text and an optional inline keyboard (or, for a question in a group, a ForceReply)."""
 
     html: str
-    markup: InlineKeyboardMarkup | None = None
+    markup: InlineKeyboardMarkup | ForceReply | None = None
 
 
 def user_id(chat: Chat, user: User) -> str:
@@ -77,7 +77,9 @@ def render(replies: Sequence[Reply], codec: ButtonCodec, extra: Sequence[InlineK
         out.append(Outgoing(escape(pieces[-1]) if pieces else "…", InlineKeyboardMarkup(rows) if rows else None))
     if extra and out:
         last = out[-1]
-        kept = [list(row) for row in last.markup.inline_keyboard] if last.markup else []
+        kept = (
+            [list(row) for row in last.markup.inline_keyboard] if isinstance(last.markup, InlineKeyboardMarkup) else []
+        )
         rows = [*kept, *([button] for button in extra)]
         out[-1] = Outgoing(last.html, InlineKeyboardMarkup(rows))
     return out
