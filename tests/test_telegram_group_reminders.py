@@ -54,3 +54,17 @@ async def test_any_other_start_parameter_is_a_plain_start(tg: Harness, parameter
 async def test_remind_in_a_group_points_to_the_private_chat(tg: Harness) -> None:
     await tg.send(message("/remind", chat=GROUP))
     assert tg.api.sent()[-1] == tg.texts.reminders.group_only_private
+
+
+@pytest.mark.parametrize(
+    ("text", "offered"),
+    [
+        ("上海，居住证2026年11月27号到期", False),  # the last reminder, 09:00 today, has passed: nothing to set
+        ("上海，居住证2026年12月20号到期", True),
+    ],
+)
+async def test_the_bell_is_offered_only_when_a_reminder_is_still_ahead(tg: Harness, text: str, offered: bool) -> None:
+    await tg.send(message(text))
+    assert "【上海｜" in tg.api.sent()[-1]
+    labels = [label for label, _ in tg.api.buttons()]
+    assert (tg.texts.reminders.offer in labels) is offered

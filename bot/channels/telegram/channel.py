@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 
 from telegram import Bot, Chat, ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Message, User
 from telegram.error import Forbidden, TelegramError
@@ -12,6 +13,7 @@ from telegram.error import Forbidden, TelegramError
 from bot.catalog.catalog import Catalog
 from bot.channels.telegram.buttons import ButtonCodec
 from bot.channels.telegram.delivery import Retrying, send
+from bot.channels.telegram.reminders import reminder_items
 from bot.channels.telegram.texts import TelegramTexts
 from bot.channels.telegram.translate import CHANNEL, GROUPS, Outgoing, render, to_message, user_id
 from bot.cli.runtime import Runtime
@@ -61,7 +63,7 @@ class TelegramChannel:
         turn = await self.engine.handle_turn(to_message(chat, user, text))
         extra: list[InlineKeyboardButton] = []
         verdict = turn.verdict
-        if verdict is not None and verdict.deadline is not None and verdict.deadline > self.clock.today():
+        if verdict is not None and verdict.deadline is not None and self._remindable(verdict.deadline):
             texts = self.texts.reminders
             if chat.type in GROUPS:  # a reminder in the group would tell everyone this member's deadline
                 extra.append(
@@ -82,6 +84,10 @@ class TelegramChannel:
         ]
         if keyboards:
             await self._replace_keyboard(bot, chat, user, keyboards[-1])
+
+    def _remindable(self, deadline: date) -> bool:
+        """Whether a reminder is still ahead (the day before, at 09:00): 🔔 is never offered to be refused."""
+        return bool(reminder_items(deadline, "", self.clock.now(), self.texts.reminders))
 
     async def deliver(
         self, bot: Bot, chat: Chat, user: User, pieces: Sequence[Outgoing], reply_to: int | None = None
