@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -17,9 +18,11 @@ from bot.cli.chat import ask, chat
 from bot.cli.replay import replay
 from bot.cli.runtime import catalog_or_exit, running
 from bot.cli.stats_cmd import since_days
-from bot.core.clock import Clock, FixedClock, SystemClock
+from bot.core.clock import Clock, FixedClock, SystemClock, TestClock
 from bot.core.errors import ContentError
 from bot.settings import Settings
+
+log = logging.getLogger("bot")
 
 
 def _day(text: str) -> date:
@@ -38,6 +41,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--db", help="SQLite file (default: $QIANZHU_DB or ~/.local/share/qianzhu/qianzhu.db)")
     p.add_argument("--user", default="local", help="conversation id (default: local)")
     p.add_argument("--today", type=_day, help="pretend today is YYYY-MM-DD (Asia/Shanghai)")
+    p.add_argument("--new", action="store_true", help="forget the stored conversation of --user and start afresh")
 
     p = sub.add_parser("ask", help="print one answer and exit")
     p.add_argument("text")
@@ -85,8 +89,13 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-def _clock(today: date | None) -> Clock:
-    return FixedClock.on(today) if today else SystemClock()
+def _clock(today: date | None, settings: Settings) -> Clock:
+    """`--today` (a clock that stands still) wins; then the test clock (QIANZHU_TODAY); else the real one."""
+    if today is not None:
+        return FixedClock.on(today)
+    if settings.today is not None:
+        return TestClock(settings.today)
+    return SystemClock()
 
 
 def content_check(directory: Path | None) -> int:
@@ -144,9 +153,11 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "stats":
         from bot.cli.stats_cmd import stats
 
-        return await stats(settings, args.db or settings.db, _clock(args.today), args.since, args.markdown, sys.stdout)
+        return await stats(
+            settings, args.db or settings.db, _clock(args.today, settings), args.since, args.markdown, sys.stdout
+        )
     catalog = catalog_or_exit(settings.content_dir)
-    clock = _clock(getattr(args, "today", None))
+    clock = _clock(getattr(args, "today", None), settings)
     if args.command == "telegram":
         from bot.cli.telegram_cmd import run_polling
 
@@ -160,7 +171,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
                 return await serve(runtime, args.host, args.port, stop, args.metrics_port, args.metrics_host)
     if args.command == "chat":
         async with running(settings, catalog, args.db or settings.db, clock) as runtime:
-            return await chat(runtime.engine, args.user, sys.stdin, sys.stdout)
+            return await chat(runtime.engine, args.user, sys.stdin, sys.stdout, new=args.new)
     if args.command == "ask":
         async with running(settings, catalog, args.db or "memory:", clock) as runtime:
             return await ask(runtime.engine, args.user, args.text)
@@ -191,6 +202,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"configuration error: {exc}", file=sys.stderr)
         return exits.CONFIG
     logs.configure(settings.log_level, settings.log_format)
+    if settings.today is not None:
+        log.warning(
+            "test clock on (QIANZHU_TODAY=%s, QIANZHU_TESTING=1): dates are computed as if today were %s in "
+            "Asia/Shanghai (--today, where given, wins); never run a production bot like this",
+            settings.today.isoformat(),
+            settings.today.isoformat(),
+        )
     try:
         with asyncio.Runner(loop_factory=_loop_factory(args.command)) as runner:
             return runner.run(run(args, settings))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -62,6 +64,28 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ValueError(f"{name} must be 1 or 0 (true/false, yes/no, on/off), got {raw!r}")
 
 
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _test_today(env: Mapping[str, str]) -> date | None:
+    """QIANZHU_TODAY=YYYY-MM-DD, the test clock's date; refused unless QIANZHU_TESTING is on."""
+    raw = env.get("QIANZHU_TODAY", "").strip()
+    if not raw:
+        return None
+    try:
+        day = date.fromisoformat(raw) if _ISO_DAY.fullmatch(raw) else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise ValueError(f"QIANZHU_TODAY must be a date in YYYY-MM-DD form, got {raw!r}")
+    if not _flag(env, "QIANZHU_TESTING", False):
+        raise ValueError(
+            "QIANZHU_TODAY is a test clock and is refused outside testing: set QIANZHU_TESTING=1 to use it, "
+            "or unset QIANZHU_TODAY"
+        )
+    return day
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting; secrets are SecretStr, so printing the settings never shows them."""
@@ -86,6 +110,8 @@ class Settings:
     metrics_token: SecretStr | None = None  # when set, /metrics wants `Authorization: Bearer <token>`
     shutdown_grace: float = 10.0  # seconds to finish in-flight requests after SIGTERM/SIGINT
     record_unmatched: bool = True  # count turns and keep unanswered questions, masked, for 90 days (`qianzhu stats`)
+    testing: bool = False  # QIANZHU_TESTING: allows the test clock
+    today: date | None = None  # QIANZHU_TODAY: the test clock's first date (Asia/Shanghai); needs `testing`
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -112,4 +138,6 @@ class Settings:
             metrics_token=_secret(env, "QIANZHU_METRICS_TOKEN"),
             shutdown_grace=_number(env, "QIANZHU_SHUTDOWN_GRACE", 10.0),
             record_unmatched=_flag(env, "QIANZHU_RECORD_UNMATCHED", True),
+            testing=_flag(env, "QIANZHU_TESTING", False),
+            today=_test_today(env),
         )

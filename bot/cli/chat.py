@@ -33,7 +33,12 @@ def pick(text: str, choices: tuple[str, ...]) -> str:
     return text
 
 
-async def chat(engine: Engine, user: str, stdin: TextIO, stdout: TextIO) -> int:
+async def chat(engine: Engine, user: str, stdin: TextIO, stdout: TextIO, new: bool = False) -> int:
+    """The terminal conversation; it goes on with the one stored for `user`, saying so, unless `new` forgets it."""
+    if new:
+        await engine.forget(CHANNEL, user)
+    elif (stored := await engine.stored(CHANNEL, user)) is not None and not stored.empty:
+        print(engine.dialog.resumed(stored, engine.clock.today()), file=stdout, flush=True)
     interactive = stdin.isatty()
     if interactive:
         welcome = await engine.handle(Message(CHANNEL, user, "/start"))

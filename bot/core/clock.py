@@ -45,3 +45,22 @@ class FixedClock:
 
     def today(self) -> date:
         return self.current.astimezone(SHANGHAI).date()
+
+
+class TestClock:
+    """The test clock (QIANZHU_TODAY, with QIANZHU_TESTING=1): dates are computed as if today were `start`, and
+    move on by one day at each real midnight in Asia/Shanghai. The time itself stays real, so signatures'
+    timestamps, rate limits and the store's expiry behave as in production."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, start: date, real: Clock | None = None) -> None:
+        self._real = real or SystemClock()
+        self.start = start
+        self._offset = start - self._real.today()
+
+    def now(self) -> datetime:
+        return self._real.now()
+
+    def today(self) -> date:
+        return self._real.today() + self._offset

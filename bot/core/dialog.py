@@ -11,6 +11,9 @@ The policy, in order (each step is a method below):
 6. A plan date: answered against the deadline already given.
 7. After a verdict: short follow-ups (还有几天, 依据是什么) from that verdict.
 8. Otherwise the next question, or the verdict, or the fallback.
+
+A returning user's kept slots (`Session.recalled`, marked by the engine) are named before the first verdict that
+uses them, with a choice to change them; a slot the user gives again in the new conversation is not named.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ class Dialog:
             for case_id, c in catalog.cases.items()
         }
         self._commands = {word.lower(): name for name, words in catalog.prompts.commands.items() for word in words}
+        self._commands.setdefault(self._command_key(self.p("recalled_change")), "reset")  # the choice starts afresh
         self._renderer = VerdictRenderer(catalog)
         self.followups = Followups(catalog)
         # Verdicts are pure functions of (expiry range, city, today): many users share them on any one day.
@@ -62,7 +66,7 @@ class Dialog:
     def respond(self, session: Session, raw: str, today: date) -> Turn:
         """The turn for one message; `session` is updated in place and returned in the turn."""
         reading = self.understanding.read(raw, today)
-        command = self._commands.get(reading.text.strip(" .!?。！？~"))
+        command = self._commands.get(self._command_key(reading.text))
         if command == "reset":
             fresh = Session(pending="date")
             return Turn([Reply(self.p("reset_done")), Reply(self.p("ask_date"))], "command.reset", fresh)
@@ -86,12 +90,14 @@ class Dialog:
             return self._with_resume(s, [*notes, faq_text(self.catalog, entry)], intent or "faq")
         switched = self.slots.whose(s, reading, entry)
         notes += switched
+        if switched:
+            s.recalled = []  # another person's slots, or the user's own brought back: nothing kept to name
         if switched and reading.person and not reading.dates:
             entry = None  # 那我儿子的呢 is about whose permit, not about children
         if not switched and not cues.on_topic(s, reading):
             return self._fallback(s, reading, notes)  # 股票明天会涨吗, 今天深圳天气咋样: not about a permit
 
-        city_before = s.city
+        city_before, dates_before = s.city, (s.expiry, s.expiry_end)
         filled = self.slots.fill_year_fix(s, reading, today)
         filled = self.slots.fill_tense_answer(s, reading) or filled
         filled = self.slots.fill_city_pick(s, reading) or filled
@@ -107,6 +113,11 @@ class Dialog:
             return self._bad_date(s, error, notes)
         elif reading.tense in ("past", "future"):
             s.tense = reading.tense
+        if s.recalled:
+            if reading.city or s.city != city_before:
+                s.restated("city")
+            if expiry is not None or (s.expiry, s.expiry_end) != dates_before:
+                s.restated("date")
         filled = filled or bool(switched)
 
         if expiry is None and entry is None and any(d.role == "done" for d in reading.dates):
@@ -139,6 +150,7 @@ class Dialog:
         """A FAQ answer, for the user's city when it is known; after a verdict, only the city's short answer."""
         intent = f"faq.{entry.id}"
         answer = faq_text(self.catalog, entry)
+        change: tuple[str, ...] = ()
         if entry.city_topic and s.city and s.city_known:
             rule = self.catalog.rule_for(s.city)
             verdict = self._verdict_of(s, today)[0] if self._complete(s) else None
@@ -146,15 +158,19 @@ class Dialog:
             # The city's answer first; the general one follows only where it adds the national rule.
             general = verdict is None and entry.city_topic in ("grace", "cancel")
             answer = f"{local}\n\n{answer}" if general else local
+            if verdict is not None:
+                basis, change = self._basis(s, today)
+                answer = "\n".join([*basis, answer])
         if dated:  # 签注12月5号到期，要带什么: the answer, then the calculation goes on
             step = self._next_step(s, [], intent, today)
-            return Turn([Reply("\n".join([*notes, answer])), *step.replies], intent, s, step.verdict, step.cases)
+            first = Reply("\n".join([*notes, answer]), change)
+            return Turn([first, *step.replies], intent, s, step.verdict, step.cases)
         if not s.pending and not self._complete(s):
             offer_key, city = ("offer_calc_city", s.city) if s.city and s.city_known else ("offer_calc", "")
             invited = cues.INVITES.search(answer)  # many answers already invite
             offer = [] if invited else [self.p(offer_key, city=city) if city else self.p(offer_key)]
             return Turn([Reply("\n".join([*notes, answer, *offer]))], intent, s)
-        return self._with_resume(s, [*notes, answer], intent)
+        return self._with_resume(s, [*notes, answer], intent, change)
 
     def _plan(self, s: Session, plan: DateFinding, notes: list[str], today: date) -> Turn:
         """「明天去来得及吗」: checked against the deadline already given, never taken for the expiry."""
@@ -168,10 +184,11 @@ class Dialog:
         future = [d for d in plan.alternatives if d >= today]
         start = min(future) if future else plan.value
         day = plan.end if plan.end and start == plan.value else start
-        texts = [*notes, self.followups.plan(day, plan.matched, verdict, rule)]
+        basis, change = self._basis(s, today)
+        texts = [*notes, *basis, self.followups.plan(day, plan.matched, verdict, rule)]
         if plan.role != "plan":
             texts.append(self.p("plan_hint", date=f"{day.month}月{day.day}日"))
-        return Turn([Reply("\n".join(texts))], "plan", s, verdict, (verdict.case,))
+        return Turn([Reply("\n".join(texts), change)], "plan", s, verdict, (verdict.case,))
 
     def _followup(self, s: Session, reading: Reading, intent: str | None, today: date) -> Turn | None:
         """After a verdict: 还有几天 gets the countdown and 依据是什么 the sources, not the whole verdict again."""
@@ -181,8 +198,9 @@ class Dialog:
         if cues.SOURCES.search(reading.text):
             return Turn([Reply(self.followups.sources(rule))], "followup.sources", s, verdict, (verdict.case,))
         if intent == "flow.expired" or cues.COUNTDOWN.search(reading.text):
-            text = self.followups.countdown(verdict, rule, self._label(s))
-            return Turn([Reply(text)], "followup.countdown", s, verdict, (verdict.case,))
+            basis, change = self._basis(s, today)
+            text = "\n".join([*basis, self.followups.countdown(verdict, rule, self._label(s))])
+            return Turn([Reply(text, change)], "followup.countdown", s, verdict, (verdict.case,))
         return None
 
     def _next_step(self, s: Session, notes: list[str], intent: str, today: date) -> Turn:
@@ -191,7 +209,8 @@ class Dialog:
             return Turn([Reply("\n".join([*notes, question.text]), question.choices)], intent, s)
         s.pending = None
         verdict, rule, text, cases = self._verdict_of(s, today)
-        texts = [*notes]
+        basis, change = self._basis(s, today)
+        texts = [*notes, *basis]
         if not s.city_known:
             texts.append(self.p("unknown_city", city=s.city))
         elif rule.level == "national" and s.city not in self.catalog.rules.cities:
@@ -199,8 +218,41 @@ class Dialog:
         texts.append(text)
         if verdict is None:
             s.pending = "date"  # the range spans several cases: ask for the exact day
-        choices = (self._fix_choice(s, today),) if s.alternative else ()
+        choices = (*change, *((self._fix_choice(s, today),) if s.alternative else ()))
         return Turn([Reply("\n\n".join(texts), choices)], intent, s, verdict, cases)
+
+    def _basis(self, s: Session, today: date) -> tuple[list[str], tuple[str, ...]]:
+        """For a verdict that uses slots kept from an earlier conversation: the line that names them and the
+        choice to change them. Said once per return: the slots stop counting as recalled."""
+        kept = self._kept(s, today)
+        s.recalled = []
+        if not kept:
+            return [], ()
+        return [self.p("recalled", kept=kept)], (self.p("recalled_change"),)
+
+    def _kept(self, s: Session, today: date, names: tuple[str, ...] | None = None) -> str:
+        """「上海，签注10月20日到期」: the recalled slots (or `names`), as the user would say them; "" for none."""
+        names = tuple(s.recalled) if names is None else names
+        parts = []
+        if "city" in names and s.city:
+            parts.append(self._label(s))
+        elif s.person and "date" in names:
+            parts.append(s.person)
+        if "date" in names and s.expiry is not None:
+            parts.append(self.p("recalled_date", date=self._expiry_label(s.expiry, s.expiry_end, today)))
+        return "，".join(parts)
+
+    @staticmethod
+    def _expiry_label(first: date, last: date | None, today: date) -> str:
+        def day(d: date) -> str:
+            return f"{d.month}月{d.day}日" if d.year == today.year else f"{d.year}年{d.month}月{d.day}日"
+
+        return day(first) if last is None else f"{day(first)}到{day(last)}"
+
+    def resumed(self, s: Session, today: date) -> str:
+        """The notice of a terminal chat that goes on with a stored conversation."""
+        kept = self._kept(s, today, ("city", "date"))
+        return self.p("chat_resumed", kept=kept) if kept else self.p("chat_resumed_unfinished")
 
     def _fix_choice(self, s: Session, today: date) -> str:
         assert s.alternative is not None
@@ -323,6 +375,10 @@ class Dialog:
     def _help(self) -> str:
         topics = "、".join(dict.fromkeys(e.topic for e in self.catalog.faq))
         return self.p("help", topics=topics)
+
+    @staticmethod
+    def _command_key(text: str) -> str:
+        return text.strip(" .!?。！？~").lower()
 
     def p(self, key: str, **fields: object) -> str:
         return self.catalog.prompt(key, **fields)

@@ -13,7 +13,7 @@ from bot.core.dialog import Dialog, Turn
 from bot.core.errors import StoreConflict
 from bot.core.keys import conversation_key
 from bot.core.messages import Message, Reply
-from bot.core.session import Session
+from bot.core.session import Session, returning
 from bot.core.traffic import TurnRecorder
 from bot.core.understanding import Understanding
 from bot.store.base import Store
@@ -94,6 +94,8 @@ class Engine:
         before, version = await self.store.load_versioned(key)
         session = Session.from_json(before)
         state = session.state()
+        if returning(session.saved_at, self.clock.now()):  # back from an earlier conversation
+            session.recall()
         turn = self.dialog.respond(session, text, today)
         return turn if await self._keep(key, version, before is not None, state, turn.session) else None
 
@@ -108,6 +110,11 @@ class Engine:
             return True
         session.saved_at = now
         return await self.store.compare_and_save(key, session.to_json(), version)
+
+    async def stored(self, channel: str, user_id: str) -> Session | None:
+        """The conversation kept for one user on one channel, if any."""
+        document = await self.store.load(self.key(channel, user_id))
+        return Session.from_json(document) if document else None
 
     async def forget(self, channel: str, user_id: str) -> None:
         """Deletes everything stored about one user on one channel. Unconditional, and safe against a turn of

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Literal
 
 Pending = Literal["date", "city", "tense", "city_pick"]
+Kept = Literal["city", "date"]
+AWAY = timedelta(hours=3)  # a user back after this long (or on a later day, see `returning`) is a returning user
+NEW_DAY_PAUSE = timedelta(minutes=30)
+_SHANGHAI_OFFSET = timedelta(hours=8)  # Asia/Shanghai has had no daylight saving time since 1991
 SCHEMA = 3
 _ENCODER = json.JSONEncoder(separators=(",", ":"))  # built once (json.dumps builds one per call)
 _DECODER = json.JSONDecoder()
@@ -37,6 +41,21 @@ class Session:
     person: str | None = None  # whose permit the slots describe; None: the user's own
     own: list[Any] | None = None  # the user's own slots (`slots()`) while another person's are active
     saved_at: int = 0  # epoch seconds of the last save, kept by the engine
+    recalled: list[Kept] = field(default_factory=list)  # slots kept from an earlier conversation, not yet restated
+
+    def recall(self) -> None:
+        """Marks the filled slots as kept from an earlier conversation (the user is back, see `returning`)."""
+        kept: list[Kept] = []
+        if self.city:
+            kept.append("city")
+        if self.expiry:
+            kept.append("date")
+        self.recalled = kept
+
+    def restated(self, name: Kept) -> None:
+        """The user gave this slot again in this conversation: it no longer needs to be recalled."""
+        if name in self.recalled:
+            self.recalled = [kept for kept in self.recalled if kept != name]
 
     @property
     def empty(self) -> bool:
@@ -91,7 +110,8 @@ class Session:
 
     def to_json(self) -> str:
         """A positional JSON array, version first: it runs twice per message, so it is kept cheap."""
-        return _ENCODER.encode([SCHEMA, self.slots(), self.person, self.own, self.saved_at])
+        fields = [SCHEMA, self.slots(), self.person, self.own, self.saved_at]
+        return _ENCODER.encode([*fields, self.recalled] if self.recalled else fields)
 
     def state(self) -> tuple[object, ...]:
         """Everything the conversation depends on (all but `saved_at`), to compare before and after a turn."""
@@ -110,6 +130,7 @@ class Session:
             self.tense,
             self.person,
             self.own,
+            tuple(self.recalled),
         )
 
     @classmethod
@@ -120,10 +141,25 @@ class Session:
         decoded = _decode(document)
         if decoded is None:
             return cls()
-        slots, person, own, saved_at = decoded
-        session = cls(person=person, own=list(own) if own else None, saved_at=saved_at)
+        slots, person, own, saved_at, recalled = decoded
+        session = cls(person=person, own=list(own) if own else None, saved_at=saved_at, recalled=list(recalled))
         session._set_slots(slots)
         return session
+
+
+def returning(saved_at: int, now: datetime) -> bool:
+    """Whether a user whose session was last saved at `saved_at` (epoch seconds) is back from an earlier
+    conversation: away for AWAY or more, or since an earlier day in Asia/Shanghai after a pause of NEW_DAY_PAUSE
+    (a conversation that only runs past midnight is not a return)."""
+    if not saved_at:
+        return False
+    away = timedelta(seconds=now.timestamp() - saved_at)
+    return away >= AWAY or (away >= NEW_DAY_PAUSE and _day_of(saved_at) < _day_of(int(now.timestamp())))
+
+
+def _day_of(epoch: int) -> int:
+    """The day number of an instant in Asia/Shanghai."""
+    return (epoch + int(_SHANGHAI_OFFSET.total_seconds())) // 86_400
 
 
 def _iso(day: date | None) -> str | None:
@@ -160,11 +196,12 @@ def _decode(document: str) -> tuple[Any, ...] | None:
             _, expiry, _month_only, candidates, city, known, province, picks, pending, tense, at = fields
             slots = [expiry, None, candidates, [None] * len(candidates), None, None]
             fields = [SCHEMA, [*slots, city, known, province, picks, pending, tense], None, None, at]
-        version, slots, person, own, at = fields
-        if version != SCHEMA:
+        version, slots, person, own, at, *rest = fields  # a sixth field, the recalled slots, only when there are any
+        if version != SCHEMA or len(rest) > 1:
             return None
         if own:
             _slots(own)  # validates the user's own slots, kept as JSON until they come back
-        return _slots(slots), person, tuple(own) if own else None, int(at)
+        recalled = tuple(name for name in rest[0] if name in ("city", "date")) if rest else ()
+        return _slots(slots), person, tuple(own) if own else None, int(at), recalled
     except (ValueError, TypeError, KeyError, AttributeError, IndexError):
         return None
