@@ -14,7 +14,7 @@ from telegram import Bot
 from bot.channels.telegram.delivery import Retrying
 from bot.channels.telegram.reminders import ReminderLoop, reminder_items
 from bot.channels.telegram.texts import load_texts
-from bot.core.clock import SHANGHAI, FixedClock
+from bot.core.clock import SHANGHAI, FixedClock, TestClock, calendar_now
 from bot.core.engine import Engine
 from bot.metrics import Metrics
 from bot.store.extras import Stores
@@ -219,4 +219,19 @@ async def test_the_loop_survives_a_failing_tick_and_stops_when_asked(
     assert waits == [5.0, 5.0]
     assert setup.metrics.errors.value("telegram", "reminder_loop") == 1
     assert len(setup.api.sent()) == 1
+    await store.close()
+
+
+async def test_with_the_test_clock_reminders_fall_due_on_its_calendar(setup: Setup) -> None:
+    """QIANZHU_TODAY=2026-12-12 (the week-before day) while the real day is 2026-12-01: a rehearsal sees the
+    reminder at once instead of eleven days later."""
+    real = FixedClock(datetime(2026, 12, 1, 10, tzinfo=SHANGHAI))
+    rehearsal = TestClock(date(2026, 12, 12), real)
+    assert calendar_now(rehearsal) == datetime(2026, 12, 12, 10, tzinfo=SHANGHAI)
+    assert calendar_now(real) == real.now()  # every other clock: the real moment
+    store = MemoryStore(real)
+    await schedule(store, calendar_now(TestClock(date(2026, 12, 10), real)))
+    loop = ReminderLoop(setup.bot, store, rehearsal, setup.metrics, Retrying(sleep=setup.sleeps))
+    assert await loop.tick() == 1
+    assert "还有 7 天" in setup.api.called("sendMessage")[-1]["text"]
     await store.close()

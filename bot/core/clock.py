@@ -20,6 +20,14 @@ class Clock(Protocol):
         ...
 
 
+def calendar_now(clock: Clock) -> datetime:
+    """The moment on the calendar the bot computes with: `clock.now()` moved to `clock.today()` (the same time of
+    day). The real moment for every clock but the test clock, whose days run ahead or behind: what is scheduled
+    by the calendar (Telegram reminders) falls due by it, so a rehearsal does not wait for the real day."""
+    now = clock.now()
+    return now + (clock.today() - now.astimezone(SHANGHAI).date())
+
+
 class SystemClock:
     """The real clock."""
 

@@ -17,7 +17,7 @@ from bot.channels.telegram.reminders import reminder_items
 from bot.channels.telegram.texts import TelegramTexts
 from bot.channels.telegram.translate import CHANNEL, GROUPS, Outgoing, render, to_message, user_id
 from bot.cli.runtime import Runtime
-from bot.core.clock import Clock
+from bot.core.clock import Clock, calendar_now
 from bot.core.engine import Engine
 from bot.metrics import Metrics
 from bot.store.extras import Stores
@@ -87,7 +87,7 @@ class TelegramChannel:
 
     def _remindable(self, deadline: date) -> bool:
         """Whether a reminder is still ahead (the day before, at 09:00): 🔔 is never offered to be refused."""
-        return bool(reminder_items(deadline, "", self.clock.now(), self.texts.reminders))
+        return bool(reminder_items(deadline, "", calendar_now(self.clock), self.texts.reminders))
 
     async def deliver(
         self, bot: Bot, chat: Chat, user: User, pieces: Sequence[Outgoing], reply_to: int | None = None

@@ -23,6 +23,7 @@ from bot.channels.telegram.translate import (
     is_for_bot,
     user_id,
 )
+from bot.core.clock import calendar_now
 
 log = logging.getLogger(__name__)
 COMMANDS = ("start", "help", "reset", "forget", "remind")
@@ -255,7 +256,7 @@ class Handlers:
         items = []
         if action.deadline > channel.clock.today():
             title = channel.catalog.cases[action.case].title
-            items = reminder_items(action.deadline, title, channel.clock.now(), texts)
+            items = reminder_items(action.deadline, title, calendar_now(channel.clock), texts)
         if not items:
             await self._say(bot, chat, user, texts.too_late)
             return

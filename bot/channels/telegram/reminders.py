@@ -15,7 +15,7 @@ from telegram.error import Forbidden, TelegramError
 from bot.channels.telegram.delivery import Retrying, send
 from bot.channels.telegram.texts import ReminderTexts
 from bot.channels.telegram.translate import CHANNEL, Outgoing, escape
-from bot.core.clock import SHANGHAI, Clock
+from bot.core.clock import SHANGHAI, Clock, calendar_now
 from bot.core.render import fmt_date
 from bot.metrics import Metrics
 from bot.store.extras import Reminder, ReminderStore
@@ -80,7 +80,7 @@ class ReminderLoop:
 
     async def tick(self) -> int:
         """Sends every reminder due now; returns how many were sent."""
-        sent, now = 0, self.clock.now()
+        sent, now = 0, calendar_now(self.clock)
         for reminder in await self.store.due_reminders(now):
             if reminder.channel != CHANNEL or not await self.store.claim_reminder(reminder.id):
                 continue
