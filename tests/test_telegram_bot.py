@@ -99,15 +99,21 @@ async def test_reset_starts_over(tg: Harness) -> None:
     assert "【上海｜" not in tg.api.sent()[-1]  # the date was forgotten, so there is no verdict yet
 
 
-async def test_help_shows_faq_buttons_that_answer_and_page(tg: Harness) -> None:
+async def test_help_shows_the_categories_as_buttons_that_work(tg: Harness) -> None:
     await tg.send(message("/help"))
     buttons = tg.api.buttons()
-    assert buttons[0] == (tg.runtime.catalog.faq[0].question, f"f:{tg.runtime.catalog.faq[0].id}")
-    assert buttons[-1][1] == "p:1"
+    assert [label for label, _ in buttons] == tg.runtime.catalog.prompts.choices["help"]
+    assert all(data.startswith(("c:", "h:")) for _, data in buttons)
     fee = next(e for e in tg.runtime.catalog.faq if e.id == "fee")
-    await tg.send(button(f"f:{fee.id}"))
+    await tg.send(button(next(data for label, data in buttons if "收费" in label)))
     assert tg.api.sent()[-1].startswith(fee.answer.strip()[:10])
-    await tg.send(button("p:1"))
+
+
+async def test_faq_pages_of_an_older_help_message_still_answer_and_turn(tg: Harness) -> None:
+    fee = next(e for e in tg.runtime.catalog.faq if e.id == "fee")
+    await tg.send(button(f"f:{fee.id}", message_id=77))
+    assert tg.api.sent()[-1].startswith(fee.answer.strip()[:10])
+    await tg.send(button("p:1", message_id=77))
     [edit] = tg.api.called("editMessageReplyMarkup")
     labels = [b["text"] for row in edit["reply_markup"]["inline_keyboard"] for b in row]
     assert tg.runtime.catalog.faq[8].question in labels

@@ -25,7 +25,8 @@ PROMPT_FIELDS: dict[str, frozenset[str]] = {
     name: frozenset(fields)
     for name, fields in {
         "welcome": (),
-        "help": ("topics",),
+        "help": (),
+        "help_topics": ("topics",),
         "reset_done": (),
         "empty_input": (),
         "ask_date": (),

@@ -70,9 +70,12 @@ class Dialog:
         if command == "reset":
             fresh = Session(pending="date")
             return Turn([Reply(self.p("reset_done")), Reply(self.p("ask_date"))], "command.reset", fresh)
-        if command in ("help", "start"):
-            text = self.p("welcome") if command == "start" else self._help()
-            return self._with_resume(session, [text], f"command.{command}")
+        if command in ("help", "start"):  # a few first steps or the categories, as buttons or numbers
+            text = self.p("welcome" if command == "start" else "help")
+            choices = tuple(self.catalog.prompts.choices[command])
+            return self._with_resume(session, [text], f"command.{command}", choices)
+        if command == "topics":
+            return self._with_resume(session, [self._topics()], "command.topics")
         if not reading.meaningful:
             return self._with_resume(session, [self.p("empty_input")], "empty")
         if command == "unsure":
@@ -372,9 +375,9 @@ class Dialog:
         text = "\n".join([*notes, self.p("fallback"), *(f"{n}. {q}" for n, q in enumerate(choices, 1))])
         return self._with_resume(s, [text], "fallback", choices)
 
-    def _help(self) -> str:
+    def _topics(self) -> str:
         topics = "、".join(dict.fromkeys(e.topic for e in self.catalog.faq))
-        return self.p("help", topics=topics)
+        return self.p("help_topics", topics=topics)
 
     @staticmethod
     def _command_key(text: str) -> str:

@@ -89,9 +89,9 @@ class Handlers:
         await self._command(update, context, self.channel.catalog.prompts.commands["reset"][0])
 
     async def help(self, update: Update, context: Context) -> None:
-        who, message = _who(update), update.effective_message
-        if who is not None and message is not None:
-            await self._say(context.bot, *who, self.texts.help.intro, self._help_page(0), message.message_id)
+        """The categories, as buttons: the same help as typing 帮助, on every channel. (The FAQ pages of older
+        /help messages still turn: see HelpPage.)"""
+        await self._command(update, context, "/help")
 
     async def forget(self, update: Update, context: Context) -> None:
         who, message = _who(update), update.effective_message

@@ -45,7 +45,6 @@ class Commands(_Strict):
 
 
 class HelpTexts(_Strict):
-    intro: str
     page: str
     previous: str
     next: str
