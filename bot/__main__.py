@@ -45,6 +45,7 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ask", help="print one answer and exit")
     p.add_argument("text")
+    p.add_argument("--ics", type=Path, metavar="FILE", help="also write the deadline as a calendar file (.ics)")
     p.add_argument("--db", help="keep the conversation in this SQLite file (default: nothing is stored)")
     p.add_argument("--user", default="local")
     p.add_argument("--today", type=_day)
@@ -100,6 +101,7 @@ def _clock(today: date | None, settings: Settings) -> Clock:
 
 def content_check(directory: Path | None) -> int:
     """Validates every content file: the catalog and each channel's own texts and menu."""
+    from bot.calendar_texts import load_texts as calendar_texts
     from bot.channels.telegram.texts import load_texts as telegram_texts
     from bot.channels.wechat.menu import load_menu
     from bot.channels.wechat.texts import load_texts as wechat_texts
@@ -109,6 +111,7 @@ def content_check(directory: Path | None) -> int:
         catalog = load_catalog(target)
         telegram_texts(target)
         wechat_texts(target)
+        calendar_texts(target)
         menu = load_menu(target)
     except ContentError as exc:
         print(f"content error: {exc}", file=sys.stderr)
@@ -116,7 +119,7 @@ def content_check(directory: Path | None) -> int:
     print(
         f"content OK: {target} ({len(catalog.faq)} FAQ entries, {len(catalog.intents.intents)} intents, "
         f"{len(catalog.rules.cities)} city rules, {len(catalog.places.to_places())} places, "
-        f"telegram and wechat texts, a menu of {len(menu.button)} buttons)"
+        f"telegram, wechat and calendar texts, a menu of {len(menu.button)} buttons)"
     )
     return 0
 
@@ -174,7 +177,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
             return await chat(runtime.engine, args.user, sys.stdin, sys.stdout, new=args.new)
     if args.command == "ask":
         async with running(settings, catalog, args.db or "memory:", clock) as runtime:
-            return await ask(runtime.engine, args.user, args.text)
+            return await ask(runtime.engine, args.user, args.text, args.ics, settings.content_dir)
     async with running(settings, catalog, args.db or "memory:", clock) as runtime:
         if args.file is None:
             return await replay(runtime.engine, sys.stdin, sys.stdout)

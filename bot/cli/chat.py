@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from pathlib import Path
 from typing import TextIO
 
+from bot.cli import exits
+from bot.core.clock import calendar_now
 from bot.core.engine import Engine
 from bot.core.messages import Message, Reply
 
@@ -57,6 +60,15 @@ async def chat(engine: Engine, user: str, stdin: TextIO, stdout: TextIO, new: bo
             print(file=stdout)
 
 
-async def ask(engine: Engine, user: str, text: str) -> int:
-    print(render(await engine.handle(Message(CHANNEL, user, text))), file=sys.stdout)
-    return 0
+async def ask(engine: Engine, user: str, text: str, ics: Path | None = None, content_dir: Path | None = None) -> int:
+    """Prints the answer; with `ics`, also writes its deadline as a calendar file (exit 1 when there is none)."""
+    turn = await engine.handle_turn(Message(CHANNEL, user, text))
+    print(render(turn.replies), file=sys.stdout)
+    if ics is None:
+        return exits.OK
+    from bot.calendar_texts import load_texts
+    from bot.cli.ics_cmd import write_ics
+
+    result = write_ics(ics, turn, engine.catalog, load_texts(content_dir), calendar_now(engine.clock))
+    print(result.line, file=sys.stdout if result.written else sys.stderr)
+    return exits.OK if result.written else exits.FAILED
