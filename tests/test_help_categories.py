@@ -14,7 +14,7 @@ async def say(engine: Engine, text: str, user: str = "u-help") -> list[str]:
     return [reply.text for reply in turn.replies]
 
 
-@pytest.mark.parametrize("command", ["帮助", "/help", "菜单"])
+@pytest.mark.parametrize("command", ["帮助", "/help", "菜单", "使用帮助"])
 async def test_help_is_the_categories(engine: Engine, command: str) -> None:
     turn = await engine.handle_turn(Message("terminal", "u-help", command))
     assert turn.replies[0].choices == tuple(engine.catalog.prompts.choices["help"])
