@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import string
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bot.catalog.loader import default_content_dir, read_model
+from bot.catalog.text_fields import check_placeholders, text_fields
 
 FILE = "calendar.yaml"
 
@@ -87,30 +86,14 @@ class CalendarTexts(_Strict):
 
     @model_validator(mode="after")
     def _placeholders_are_known(self) -> CalendarTexts:
-        for path, text in _texts(self.model_dump()):
+        for path, text in text_fields(self.model_dump()):
             leaf = path.rsplit(".", 1)[-1]
             in_event = path.startswith(("deadline.", "window."))
             allowed = EVENT_PLACEHOLDERS.get(leaf, frozenset()) if in_event else PLACEHOLDERS.get(path, frozenset())
-            try:
-                used = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
-            except ValueError as exc:
-                raise ValueError(f"{path}: bad placeholder syntax: {exc}") from exc
-            if used - allowed:
-                raise ValueError(f"{path}: unknown placeholder(s) {sorted(used - allowed)}; allowed: {sorted(allowed)}")
+            check_placeholders(path, text, allowed)
             if (leaf in ONE_LINE or path.startswith("cli.")) and "\n" in text.strip():
                 raise ValueError(f"{path}: must be one line")
         return self
-
-
-def _texts(data: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
-    found: list[tuple[str, str]] = []
-    for name, value in data.items():
-        path = f"{prefix}{name}"
-        if isinstance(value, dict):
-            found += _texts(value, f"{path}.")
-        elif isinstance(value, str):
-            found.append((path, value))
-    return found
 
 
 def load_texts(directory: Path | None = None) -> CalendarTexts:
