@@ -75,11 +75,18 @@ async def test_unsupported_types_get_a_polite_reply(
     assert "qianzhu_messages_total{" not in run.metrics.render()  # nothing reached the engine
 
 
-async def test_subscribe_gets_the_welcome(client: httpx.AsyncClient, wechat: WeChat, texts: WechatTexts) -> None:
+async def test_subscribe_gets_the_welcome_with_first_steps_that_work(
+    client: httpx.AsyncClient, wechat: WeChat, run: Runtime, texts: WechatTexts
+) -> None:
+    steps = run.catalog.prompts.choices["start"]
     reply = await wechat.send(client, event_xml(USER, "subscribe", wechat.now()))
-    assert reply["Content"] == texts.subscribe
+    assert reply["Content"].startswith(texts.subscribe)
+    assert f"1. {steps[0]}" in reply["Content"]
+    assert len(reply["Content"].encode()) <= 2048
     scanned = await wechat.send(client, event_xml("oUser-scan", "subscribe", wechat.now(), "qrscene_123"))
-    assert scanned["Content"] == texts.subscribe
+    assert scanned["Content"] == reply["Content"]
+    answer = await wechat.send(client, text_xml(USER, "2", next_msg_id(), wechat.now()))  # 要带什么材料
+    assert "身份证" in answer["Content"]
 
 
 @pytest.mark.parametrize(

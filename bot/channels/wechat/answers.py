@@ -7,7 +7,7 @@ from bot.channels.wechat.choices import Choices, pick
 from bot.channels.wechat.deferred import Composed, Deferred
 from bot.channels.wechat.once import NO_REPLY
 from bot.channels.wechat.parse import Inbound
-from bot.channels.wechat.replies import last_choices, render
+from bot.channels.wechat.replies import choices_block, fit, last_choices, render
 from bot.channels.wechat.texts import WechatTexts
 from bot.core.engine import Engine
 from bot.core.messages import Message
@@ -42,8 +42,10 @@ class Answers:
         if inbound.kind == "click":
             said = texts.clicks.get(inbound.text)
             return await self._converse(inbound.openid, said) if said else texts.unknown_click
-        if inbound.kind == "subscribe":
-            return texts.subscribe
+        if inbound.kind == "subscribe":  # the welcome, with the first steps as numbers that work
+            steps = tuple(self._engine.catalog.prompts.choices["start"])
+            await self._choices.remember(inbound.openid, (), steps)
+            return fit(texts.subscribe, choices_block(steps, texts), texts)
         if inbound.kind == "voice_unrecognised":
             return texts.voice_unrecognised
         if inbound.kind == "unsupported":
