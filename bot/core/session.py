@@ -8,11 +8,12 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Literal
 
+from bot.core.clock import SHANGHAI
+
 Pending = Literal["date", "city", "tense", "city_pick"]
 Kept = Literal["city", "date"]
 AWAY = timedelta(hours=3)  # a user back after this long (or on a later day, see `returning`) is a returning user
 NEW_DAY_PAUSE = timedelta(minutes=30)
-_SHANGHAI_OFFSET = timedelta(hours=8)  # Asia/Shanghai has had no daylight saving time since 1991
 SCHEMA = 3
 _ENCODER = json.JSONEncoder(separators=(",", ":"))  # built once (json.dumps builds one per call)
 _DECODER = json.JSONDecoder()
@@ -154,12 +155,9 @@ def returning(saved_at: int, now: datetime) -> bool:
     if not saved_at:
         return False
     away = timedelta(seconds=now.timestamp() - saved_at)
-    return away >= AWAY or (away >= NEW_DAY_PAUSE and _day_of(saved_at) < _day_of(int(now.timestamp())))
-
-
-def _day_of(epoch: int) -> int:
-    """The day number of an instant in Asia/Shanghai."""
-    return (epoch + int(_SHANGHAI_OFFSET.total_seconds())) // 86_400
+    if away >= AWAY:
+        return True
+    return away >= NEW_DAY_PAUSE and datetime.fromtimestamp(saved_at, SHANGHAI).date() < now.astimezone(SHANGHAI).date()
 
 
 def _iso(day: date | None) -> str | None:
