@@ -13,7 +13,7 @@ from telegram.error import Forbidden, TelegramError
 from bot.catalog.catalog import Catalog
 from bot.channels.telegram.buttons import ButtonCodec
 from bot.channels.telegram.delivery import Retrying, send
-from bot.channels.telegram.reminders import reminder_items
+from bot.channels.telegram.reminders import due_times
 from bot.channels.telegram.texts import TelegramTexts
 from bot.channels.telegram.translate import CHANNEL, GROUPS, Outgoing, render, to_message, user_id
 from bot.cli.runtime import Runtime
@@ -87,7 +87,7 @@ class TelegramChannel:
 
     def _remindable(self, deadline: date) -> bool:
         """Whether a reminder is still ahead (the day before, at 09:00): 🔔 is never offered to be refused."""
-        return bool(reminder_items(deadline, "", calendar_now(self.clock), self.texts.reminders))
+        return bool(due_times(deadline, calendar_now(self.clock)))
 
     async def deliver(
         self, bot: Bot, chat: Chat, user: User, pieces: Sequence[Outgoing], reply_to: int | None = None

@@ -33,12 +33,13 @@ def reminder_items(deadline: date, case_title: str, now: datetime, texts: Remind
     left out."""
     values = {"deadline": escape(fmt_date(deadline)), "case": escape(case_title)}
     templates = {7: texts.week_before, 1: texts.day_before}
-    items = []
-    for days in BEFORE:
-        due = datetime.combine(deadline - timedelta(days=days), SEND_AT, tzinfo=SHANGHAI)
-        if due > now:
-            items.append((due, templates[days].format(**values)))
-    return items
+    return [(due, templates[days].format(**values)) for days, due in due_times(deadline, now)]
+
+
+def due_times(deadline: date, now: datetime) -> list[tuple[int, datetime]]:
+    """(days before, due time) of the reminders for `deadline` still ahead of `now`."""
+    dues = ((days, datetime.combine(deadline - timedelta(days=days), SEND_AT, tzinfo=SHANGHAI)) for days in BEFORE)
+    return [(days, due) for days, due in dues if due > now]
 
 
 def day_of(reminder: Reminder) -> str:
