@@ -99,6 +99,20 @@ def calendar_file(
     return content
 
 
+def verdict_calendar(
+    catalog: Catalog, texts: CalendarTexts, verdict: Verdict, city: str | None, label: str, now: datetime
+) -> bytes | None:
+    """The file for a verdict given for `city` (None: the national rule) under `label`; None without a deadline."""
+    rule = catalog.rule_for(city)
+    return calendar_file(verdict, label, texts, now, basis_of(catalog, verdict, rule))
+
+
+def file_name(verdict: Verdict) -> str:
+    """qianzhu-20261219.ics: ASCII, so every client keeps it as it is."""
+    day = verdict.deadline or verdict.expiry
+    return f"qianzhu-{day:%Y%m%d}.ics"
+
+
 def window_ahead(verdict: Verdict) -> bool:
     """The endorsement window has not opened yet: the file gets an event for its first day."""
     return verdict.case == "not_expired" and verdict.window_start > verdict.today

@@ -23,6 +23,7 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
     "cli.written": frozenset({"path", "deadline"}),
     "cli.written_window": frozenset({"path", "deadline", "window_start"}),
     "cli.write_failed": frozenset({"path", "error"}),
+    "document.caption": frozenset({"deadline"}),
 }
 EVENT_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "summary": SUMMARY_FIELDS,
@@ -75,6 +76,12 @@ class CliTexts(_Strict):
     write_failed: str = Field(min_length=1)
 
 
+class DocumentTexts(_Strict):
+    """The file sent on a channel that can carry one (Telegram): its caption (at most 1024 characters there)."""
+
+    caption: str = Field(min_length=1, max_length=1024)
+
+
 class CalendarTexts(_Strict):
     calendar_name: str = Field(min_length=1)
     deadline: DeadlineEvents
@@ -83,6 +90,7 @@ class CalendarTexts(_Strict):
     caution: str = Field(min_length=1)
     alarm: AlarmTexts
     cli: CliTexts
+    document: DocumentTexts
 
     @model_validator(mode="after")
     def _placeholders_are_known(self) -> CalendarTexts:

@@ -120,6 +120,21 @@ PROMPT_FIELDS: dict[str, frozenset[str]] = {
         "topic_window": ("city", "amount"),
         "topic_processing": ("city",),
         "countdown_header": ("city", "title"),
+        "card_lapsed_grace": (),
+        "card_lapsed": (),
+        "card_day_off": ("deadline", "last_workday"),
+        "card_caution": ("basis",),
+        "card_caution_plain": (),
+        "detail_sources": (),
+        "detail_processing": ("city",),
+        "detail_notes": ("city",),
+        "card_approx_range": ("first", "last"),
+        "more_heading": (),
+        "remind_offer": (),
+        "action_remind": ("deadline", "city"),
+        "action_calendar": ("deadline", "city"),
+        "action_no_deadline": ("what",),
+        "action_needs_verdict": (),
     }.items()
 }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import string
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 from urllib.parse import urlsplit
 
 import yaml
@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from bot.catalog.catalog import PROMPT_FIELDS, Catalog
 from bot.catalog.models import (
     CasesFile,
+    DetailId,
     FaqFile,
     IntentsFile,
     NationalRule,
@@ -42,6 +43,7 @@ CASE_FIELDS = frozenset(
         "whose",
         "basis",
         "cancel_amount",
+        "lapsed",
     }
 )
 CASE_TEXT_FIELDS = (
@@ -54,6 +56,13 @@ CASE_TEXT_FIELDS = (
     "brief",
     "brief_no_deadline",
     "brief_hedged",
+    "card",
+    "card_today",
+    "card_hedged",
+    "card_no_deadline",
+    "next_step",
+    "next_step_early",
+    "next_step_hedged",
 )
 
 
@@ -205,6 +214,10 @@ def _cross_check(
         if key not in prompts.prompts:
             raise ContentError(f"{d / 'prompts.yaml'}: field prompts.{key}: missing")
         _check_template(str(d / "prompts.yaml"), f"prompts.{key}", prompts.prompts[key], allowed)
+    missing = sorted(set(get_args(DetailId)) - set(prompts.details))
+    empty = sorted(k for k, words in prompts.details.items() if not words or not all(w.strip() for w in words))
+    if missing or empty:
+        raise ContentError(f"{d / 'prompts.yaml'}: field details.{(missing or empty)[0]}: missing or empty")
     extra = sorted(set(prompts.prompts) - set(PROMPT_FIELDS))
     if extra:
         raise ContentError(f"{d / 'prompts.yaml'}: field prompts.{extra[0]}: unknown prompt")

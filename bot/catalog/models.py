@@ -140,6 +140,13 @@ class CaseText(Strict):
     brief: str  # one line for a range that spans several cases; placeholders {deadline} {cancel_date}
     brief_no_deadline: str | None = None
     brief_hedged: str | None = None
+    card: str  # the first line of the short verdict card: case, city, countdown and deadline
+    card_today: str | None = None
+    card_hedged: str | None = None
+    card_no_deadline: str | None = None
+    next_step: str  # the card's one thing to do now
+    next_step_early: str | None = None  # not_expired before the endorsement window opens
+    next_step_hedged: str | None = None
     todo: list[str] = Field(min_length=1)
     todo_hedged: list[str] | None = None
     materials: list[str] = Field(min_length=1)
@@ -151,7 +158,14 @@ class CasesFile(Strict):
     reregister: CaseText
 
 
+# What can be asked after a verdict card: the parts of the full verdict, and two actions that a channel offers
+# only where it can do them. The first word of each is its button label; all of them are understood when typed.
+DetailId = Literal["materials", "office", "channels", "processing", "notes", "sources", "remind", "calendar"]
+ACTIONS: tuple[DetailId, ...] = ("remind", "calendar")
+
+
 class PromptsFile(Strict):
     prompts: dict[str, str]
     choices: dict[str, list[str]]
     commands: dict[str, list[str]]
+    details: dict[DetailId, list[str]]

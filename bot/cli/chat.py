@@ -22,7 +22,9 @@ def render(replies: list[Reply]) -> str:
     for reply in replies:
         lines = [reply.text]
         shown = reply.text.splitlines()
-        if not all(f"{n}. {choice}" in shown for n, choice in enumerate(reply.choices, 1)):
+        if reply.more:
+            lines.append(reply.more_line())
+        elif not all(f"{n}. {choice}" in shown for n, choice in enumerate(reply.choices, 1)):
             lines += [f"  {n}) {choice}" for n, choice in enumerate(reply.choices, 1)]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)

@@ -23,8 +23,9 @@ from datetime import date
 from functools import lru_cache
 
 from bot.catalog.catalog import Catalog
-from bot.catalog.models import FaqEntry
+from bot.catalog.models import ACTIONS, DetailId, FaqEntry
 from bot.core import cues
+from bot.core.card import CardRenderer
 from bot.core.followups import Followups
 from bot.core.messages import Reply
 from bot.core.render import VerdictRenderer, faq_text, fmt_date, render_split
@@ -48,9 +49,12 @@ class Turn:
 class Dialog:
     """Pure conversation logic: (session, text, today) in, (replies, new session) out."""
 
-    def __init__(self, catalog: Catalog, understanding: Understanding) -> None:
+    def __init__(self, catalog: Catalog, understanding: Understanding, full: bool = False) -> None:
+        """`full`: a verdict is the whole text in one reply (`qianzhu ask --full`, `qianzhu replay --full`), not
+        the short card with its details on demand."""
         self.catalog = catalog
         self.understanding = understanding
+        self.full = full
         self.processing: dict[Case, Processing] = {
             case_id: Processing(c.processing.min_workdays, c.processing.max_workdays, c.processing.wait_months_first)
             for case_id, c in catalog.cases.items()
@@ -58,6 +62,10 @@ class Dialog:
         self._commands = {word.lower(): name for name, words in catalog.prompts.commands.items() for word in words}
         self._commands.setdefault(self._command_key(self.p("recalled_change")), "reset")  # the choice starts afresh
         self._renderer = VerdictRenderer(catalog)
+        self._card = CardRenderer(catalog, self._renderer)
+        self._details: dict[str, DetailId] = {
+            self._command_key(word): detail for detail, words in catalog.prompts.details.items() for word in words
+        }
         self.followups = Followups(catalog)
         # Verdicts are pure functions of (expiry range, city, today): many users share them on any one day.
         self._verdict = lru_cache(maxsize=16_384)(self._compute_verdict)
@@ -76,6 +84,11 @@ class Dialog:
             return self._with_resume(session, [text], f"command.{command}", choices)
         if command == "topics":
             return self._with_resume(session, [self._topics()], "command.topics")
+        detail = self._details.get(self._command_key(reading.text))
+        if detail is not None:
+            asked = self._detail(session, detail, today)
+            if asked is not None:
+                return asked
         if not reading.meaningful:
             return self._with_resume(session, [self.p("empty_input")], "empty")
         if command == "unsure":
@@ -218,11 +231,58 @@ class Dialog:
             texts.append(self.p("unknown_city", city=s.city))
         elif rule.level == "national" and s.city not in self.catalog.rules.cities:
             texts.append(self.p("national_fallback", city=s.city))
-        texts.append(text)
+        choices = (*change, *((self._fix_choice(s, today),) if s.alternative else ()))
         if verdict is None:
             s.pending = "date"  # the range spans several cases: ask for the exact day
-        choices = (*change, *((self._fix_choice(s, today),) if s.alternative else ()))
+        elif not self.full:  # the card: countdown first, then what the answer assumed, then what to do now
+            label, whose = self.label_of(s), s.person or "您"
+            if s.expiry_end is not None:
+                texts.append(self.p("card_approx_range", first=fmt_date(verdict.expiry), last=fmt_date(s.expiry_end)))
+            head = self._card.head(verdict, rule, label, whose)
+            card = "\n".join([head, *texts, *self._card.body(verdict, rule, label, whose)])
+            more = tuple(self._label_of_detail(d) for d in self._card.offered(rule))
+            return Turn([Reply(card, (*choices, *more), self.p("more_heading"))], intent, s, verdict, cases)
+        texts.append(text)
         return Turn([Reply("\n\n".join(texts), choices)], intent, s, verdict, cases)
+
+    # -- after a verdict: its details and the actions a channel may take ------------------------------------
+
+    def _detail(self, s: Session, detail: DetailId, today: date) -> Turn | None:
+        """材料, 去哪办, 依据… after a verdict: that part of it. None (the message is read as usual) when there is
+        no single verdict yet and the word is not an action: 材料 alone is then the materials question."""
+        verdict = self._verdict_of(s, today)[0] if self._complete(s) else None
+        if verdict is None:
+            if detail not in ACTIONS:
+                return None
+            return self._with_resume(s, [self.p("action_needs_verdict")], f"action.{detail}")
+        rule = self.catalog.rule_for(s.city if s.city_known else None)
+        label, whose = self.label_of(s), s.person or "您"
+        if detail in ACTIONS:
+            if verdict.deadline is None:
+                text = self.p("action_no_deadline", what=self._card.head(verdict, rule, label, whose))
+            else:
+                text = self.p(f"action_{detail}", deadline=fmt_date(verdict.deadline), city=label)
+        else:
+            text = self._card.detail(detail, verdict, rule, label, whose)
+        return Turn(
+            [Reply(text, self._more(s, today, detail), self.p("more_heading"))],
+            f"{'action' if detail in ACTIONS else 'detail'}.{detail}",
+            s,
+            verdict,
+            (verdict.case,),
+        )
+
+    def _more(self, s: Session, today: date, shown: DetailId | None = None) -> tuple[str, ...]:
+        """The details one can still ask for about the verdict of `s` (none without a single verdict)."""
+        if self.full or not self._complete(s):
+            return ()
+        verdict, rule, _text, _cases = self._verdict_of(s, today)
+        if verdict is None:
+            return ()
+        return tuple(self._label_of_detail(d) for d in self._card.offered(rule) if d != shown)
+
+    def _label_of_detail(self, detail: DetailId) -> str:
+        return self.catalog.prompts.details[detail][0]
 
     def _basis(self, s: Session, today: date) -> tuple[list[str], tuple[str, ...]]:
         """For a verdict that uses slots kept from an earlier conversation: the line that names them and the
@@ -303,6 +363,10 @@ class Dialog:
     def verdict_for(self, s: Session, today: date) -> tuple[Verdict | None, CityRule]:
         verdict, rule, _, _ = self._verdict_of(s, today)
         return verdict, rule
+
+    def label_of(self, s: Session) -> str:
+        """「上海」, or 「老婆｜上海」 for someone else's permit: how the verdict names whose it is."""
+        return self._label(s)
 
     def _label(self, s: Session) -> str:
         city = s.city or ""

@@ -56,12 +56,10 @@ class VerdictRenderer:
             return self.catalog.reregister
         return self.catalog.cases[case_id]
 
-    def render(self, verdict: Verdict, rule: CityRule, city_label: str, whose: str = "您") -> str:
-        catalog = self.catalog
-        case = self.case_text(verdict.case, rule)
+    def fields(self, verdict: Verdict, rule: CityRule, city_label: str, whose: str = "您") -> dict[str, object]:
+        """The placeholders of the case texts, filled for this verdict."""
         deciding = deciding_figure(verdict, rule)
-        hedged = deciding is not None and deciding.confidence in HEDGED
-        fields = {
+        return {
             "city": city_label,
             "expiry": fmt_date(verdict.expiry),
             "deadline": fmt_date(verdict.deadline) if verdict.deadline else "",
@@ -74,7 +72,15 @@ class VerdictRenderer:
             "days_over": verdict.days_over,
             "whose": whose,
             "basis": self.basis(deciding) if deciding else "",
+            "lapsed": self.catalog.prompt("card_lapsed_grace" if rule.grace_days else "card_lapsed"),
         }
+
+    def render(self, verdict: Verdict, rule: CityRule, city_label: str, whose: str = "您") -> str:
+        """The whole verdict in one text (`qianzhu ask --full`, content editors)."""
+        catalog = self.catalog
+        case = self.case_text(verdict.case, rule)
+        hedged = is_hedged(verdict, rule)
+        fields = self.fields(verdict, rule, city_label, whose)
         title = (case.title_hedged if hedged else None) or (
             case.title_no_grace if verdict.case == "late_endorse" and not rule.grace_days else None
         )
@@ -86,13 +92,13 @@ class VerdictRenderer:
         lines = [
             catalog.prompt("verdict_header", city=city_label, title=title or case.title),
             summary.format(**fields),
-            self._deadline_line(verdict, case, hedged).format(**fields),
-            *self._day_off(verdict),
+            self.deadline_line(verdict, case, hedged).format(**fields),
+            *self.day_off(verdict),
             catalog.prompt("section_todo"),
             bullet([line.format(**fields) for line in todo]),
             sources,
             details,
-            self._processing(verdict, rule),
+            self.processing(verdict, rule),
         ]
         return "\n".join([*lines, notes] if notes else lines)
 
@@ -110,7 +116,7 @@ class VerdictRenderer:
         return catalog.prompt("grace_some", grace_days=rule.grace_days)
 
     @staticmethod
-    def _deadline_line(verdict: Verdict, case: CaseText, hedged: bool) -> str:
+    def deadline_line(verdict: Verdict, case: CaseText, hedged: bool) -> str:
         if verdict.deadline is not None and verdict.days_left == 0 and case.deadline_line_today:
             return case.deadline_line_today  # the last day still counts: 「今天是最后一天」, not 「还剩 0 天」
         if hedged and case.deadline_line_hedged:
@@ -119,12 +125,13 @@ class VerdictRenderer:
             return case.no_deadline_line or case.deadline_line
         return case.deadline_line
 
-    def _day_off(self, verdict: Verdict) -> list[str]:
+    def day_off(self, verdict: Verdict, short: bool = False) -> list[str]:
+        """The warning for a deadline on a weekend or holiday (`short`: the card's one line)."""
         if verdict.deadline is None or verdict.deadline < verdict.today:
             return []
-        return list(self._day_off_lines(verdict.deadline, verdict.today))
+        return list(self._day_off_lines(verdict.deadline, verdict.today, short))
 
-    def _compute_day_off(self, deadline: date, today: date) -> tuple[str, ...]:
+    def _compute_day_off(self, deadline: date, today: date, short: bool) -> tuple[str, ...]:
         """A deadline on a weekend or holiday: the last working day before it, when there is one from today."""
         works, known = is_workday(deadline)
         if works:
@@ -132,10 +139,10 @@ class VerdictRenderer:
         last = last_workday_before(deadline)
         if last < today:
             return ()
-        key = "deadline_day_off" if known else "deadline_day_off_approx"
+        key = "card_day_off" if short else "deadline_day_off" if known else "deadline_day_off_approx"
         return (self.catalog.prompt(key, deadline=fmt_date(deadline), last_workday=fmt_date(last)),)
 
-    def _processing(self, verdict: Verdict, rule: CityRule) -> str:
+    def processing(self, verdict: Verdict, rule: CityRule) -> str:
         if verdict.case != "reapply" or rule.after_cancel == "reregister":  # 河南: the same card, endorsed again
             return self.catalog.prompt("processing_endorse")
         if rule.reapply_steps:  # the wait before applying is the place's own (深圳: 12 months), not half a year
@@ -147,6 +154,10 @@ class VerdictRenderer:
             collect_from=fmt_date(verdict.collect_from.day),
             collect_to=fmt_date(verdict.collect_to.day),
         )
+
+    def sources_line(self, case_id: Case, rule: CityRule) -> str:
+        """ℹ️ 依据：… with every source of the case and the confirm-locally line."""
+        return self._static_parts(case_id, rule)[1]
 
     def _static_parts(self, case_id: Case, rule: CityRule) -> tuple[str, str, str]:
         """(materials, office, channels and the processing heading; the sources line; local notes)."""
@@ -185,6 +196,12 @@ def basis_text(catalog: Catalog, cited: Cited) -> str:
     cut = min((i for i in (title.find("："), title.find("（")) if i >= 4), default=len(title))
     label = CONFIDENCE_LABELS.get(cited.confidence, cited.confidence)
     return catalog.prompt("basis", source=title[:cut], confidence=label)
+
+
+def is_hedged(verdict: Verdict, rule: CityRule) -> bool:
+    """The figure that decides the case is one we are not sure of: it is never stated as a bare fact."""
+    deciding = deciding_figure(verdict, rule)
+    return deciding is not None and deciding.confidence in HEDGED
 
 
 def deciding_figure(verdict: Verdict, rule: CityRule) -> Cited | None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
 
-from telegram import Bot, LinkPreviewOptions, Message, ReplyParameters
+from telegram import Bot, InputFile, LinkPreviewOptions, Message, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError, RetryAfter
 
@@ -70,5 +70,28 @@ async def send(
             reply_markup=outgoing.markup,
             reply_parameters=reply,
             link_preview_options=LinkPreviewOptions(is_disabled=True),
+        )
+    )
+
+
+async def send_file(
+    bot: Bot,
+    retrying: Retrying,
+    chat_id: int | str,
+    data: bytes,
+    filename: str,
+    caption: Outgoing,
+    reply_to: int | None = None,
+) -> Message:
+    """Sends a file as a document with an HTML caption (and the caption's keyboard)."""
+    reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to is not None else None
+    return await retrying.call(
+        lambda: bot.send_document(
+            chat_id=chat_id,
+            document=InputFile(data, filename=filename),
+            caption=caption.html,
+            parse_mode=ParseMode.HTML,
+            reply_markup=caption.markup,
+            reply_parameters=reply,
         )
     )

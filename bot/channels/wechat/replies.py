@@ -50,8 +50,12 @@ def fit(body: str, tail: str, texts: WechatTexts, limit: int = MAX_TEXT_BYTES) -
 
 
 def render(replies: Sequence[Reply], texts: WechatTexts) -> str:
-    """All replies joined by blank lines, then the choices of the last one that has any."""
+    """All replies joined by blank lines, then the choices of the last one that has any: numbered lines for the
+    answers to a question, one line for what can be asked next (the details after a verdict card)."""
     body = "\n\n".join(reply.text for reply in replies if reply.text)
+    offering = next((r for r in reversed(replies) if r.choices), None)
+    if offering is not None and offering.more:
+        return fit(body, offering.more_line(), texts)
     return fit(body, choices_block(last_choices(replies), texts, body), texts)
 
 
