@@ -10,15 +10,22 @@ from datetime import date
 from telegram import Bot, Chat, ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Message, User
 from telegram.error import Forbidden, TelegramError
 
+from bot.calendar_file import file_name, verdict_calendar
+from bot.calendar_texts import CalendarTexts
+from bot.calendar_texts import load_texts as load_calendar_texts
 from bot.catalog.catalog import Catalog
 from bot.channels.telegram.buttons import ButtonCodec
-from bot.channels.telegram.delivery import Retrying, send
+from bot.channels.telegram.delivery import Retrying, send, send_file
 from bot.channels.telegram.reminders import due_times
 from bot.channels.telegram.texts import TelegramTexts
-from bot.channels.telegram.translate import CHANNEL, GROUPS, Outgoing, render, to_message, user_id
+from bot.channels.telegram.translate import CHANNEL, GROUPS, Outgoing, escape, render, to_message, user_id
 from bot.cli.runtime import Runtime
 from bot.core.clock import Clock, calendar_now
+from bot.core.dialog import Turn
 from bot.core.engine import Engine
+from bot.core.messages import Reply
+from bot.core.render import fmt_date
+from bot.core.verdicts import Verdict
 from bot.metrics import Metrics
 from bot.store.extras import Stores
 
@@ -37,6 +44,7 @@ class TelegramChannel:
     metrics: Metrics
     texts: TelegramTexts
     codec: ButtonCodec
+    calendar: CalendarTexts
     retrying: Retrying = field(default_factory=Retrying)
 
     @classmethod
@@ -48,6 +56,7 @@ class TelegramChannel:
             runtime.metrics,
             texts,
             ButtonCodec(runtime.catalog),
+            load_calendar_texts(runtime.settings.content_dir),
             retrying or Retrying(),
         )
 
@@ -58,25 +67,32 @@ class TelegramChannel:
     def key(self, chat: Chat, user: User) -> str:
         return self.engine.key(CHANNEL, user_id(chat, user))
 
-    async def converse(self, bot: Bot, chat: Chat, user: User, text: str, reply_to: int | None = None) -> None:
-        """Runs one engine turn and sends its replies, offering reminders after a verdict with a deadline ahead."""
+    async def converse(self, bot: Bot, chat: Chat, user: User, text: str, reply_to: int | None = None) -> Turn:
+        """Runs one engine turn and sends its replies. After a verdict with a deadline ahead it offers 🔔 (the
+        reminders) and 加到日历 (the calendar file); 加到日历 itself is answered with the file."""
         turn = await self.engine.handle_turn(to_message(chat, user, text))
+        replies, verdict = turn.replies, turn.verdict
         extra: list[InlineKeyboardButton] = []
-        verdict = turn.verdict
-        if verdict is not None and verdict.deadline is not None and self._remindable(verdict.deadline):
-            texts = self.texts.reminders
-            if chat.type in GROUPS:  # a reminder in the group would tell everyone this member's deadline
-                extra.append(
-                    self.codec.private_remind_button(texts.offer_private, bot.username, verdict.deadline, verdict.case)
-                )
-            else:
-                extra.append(self.codec.remind_button(texts.offer, verdict.deadline, verdict.case))
-        pieces = render(turn.replies, self.codec, extra)
+        remindable = verdict is not None and verdict.deadline is not None and self._remindable(verdict.deadline)
+        if verdict is not None and remindable:
+            extra.append(self._remind_button(bot, chat, verdict))
+            if turn.intent == "action.remind":  # typed 提醒我: the button that sets them, not a text about it
+                replies = [Reply(self.catalog.prompt("remind_offer"))]
+        calendar = self._calendar(turn) if verdict is not None and verdict.deadline is not None else None
+        if calendar is not None and turn.intent != "action.calendar":
+            extra.append(
+                InlineKeyboardButton(self._calendar_label, callback_data=self.codec.choice_data(self._calendar_label))
+            )
+        pieces = render(replies, self.codec, extra)
         if chat.type in GROUPS and turn.session.pending is not None and pieces and pieces[-1].markup is None:
             # A question in a group: the member's app opens a reply to it, so a plain answer reaches the bot
             # (which hears only mentions and replies there); `selective`: only the member who was asked.
             pieces[-1] = Outgoing(pieces[-1].html, ForceReply(selective=True))
-        sent = await self.deliver(bot, chat, user, pieces, reply_to)
+        if turn.intent == "action.calendar" and calendar is not None and verdict is not None:
+            pieces = pieces[-1:]  # the file, with the answer's buttons, instead of the text about it
+            sent = await self._send_calendar(bot, chat, user, calendar, verdict, pieces[0], reply_to)
+        else:
+            sent = await self.deliver(bot, chat, user, pieces, reply_to)
         keyboards = [
             message.message_id
             for piece, message in zip(pieces, sent, strict=False)
@@ -84,6 +100,43 @@ class TelegramChannel:
         ]
         if keyboards:
             await self._replace_keyboard(bot, chat, user, keyboards[-1])
+        return turn
+
+    def _remind_button(self, bot: Bot, chat: Chat, verdict: Verdict) -> InlineKeyboardButton:
+        texts = self.texts.reminders
+        assert verdict.deadline is not None
+        if chat.type in GROUPS:  # a reminder in the group would tell everyone this member's deadline
+            return self.codec.private_remind_button(texts.offer_private, bot.username, verdict.deadline, verdict.case)
+        return self.codec.remind_button(texts.offer, verdict.deadline, verdict.case)
+
+    @property
+    def _calendar_label(self) -> str:
+        return self.catalog.prompts.details["calendar"][0]
+
+    def _calendar(self, turn: Turn) -> bytes | None:
+        """The calendar file of the turn's verdict; None when the case has no deadline to put in a calendar."""
+        session, verdict = turn.session, turn.verdict
+        if verdict is None or session.city is None:
+            return None
+        city = session.city if session.city_known else None
+        label = self.engine.dialog.label_of(session)
+        return verdict_calendar(self.catalog, self.calendar, verdict, city, label, calendar_now(self.clock))
+
+    async def _send_calendar(
+        self, bot: Bot, chat: Chat, user: User, data: bytes, verdict: Verdict, last: Outgoing, reply_to: int | None
+    ) -> list[Message]:
+        """The calendar file as a document, its caption naming the deadline, with the answer's buttons."""
+        assert verdict.deadline is not None
+        caption = self.calendar.document.caption.format(deadline=fmt_date(verdict.deadline))
+        markup = last.markup if isinstance(last.markup, InlineKeyboardMarkup) else None
+        target = reply_to if chat.type in GROUPS else None
+        try:
+            piece = Outgoing(escape(caption), markup)
+            return [await send_file(bot, self.retrying, chat.id, data, file_name(verdict), piece, target)]
+        except Forbidden:
+            await self.store.cancel_reminders(self.key(chat, user))
+            self.metrics.errors.inc(CHANNEL, "blocked")
+            return []
 
     def _remindable(self, deadline: date) -> bool:
         """Whether a reminder is still ahead (the day before, at 09:00): 🔔 is never offered to be refused."""

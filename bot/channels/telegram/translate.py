@@ -67,7 +67,7 @@ def split_text(text: str, limit: int = LIMIT) -> list[str]:
 
 def render(replies: Sequence[Reply], codec: ButtonCodec, extra: Sequence[InlineKeyboardButton] = ()) -> list[Outgoing]:
     """Each reply as escaped HTML pieces; its choices as a keyboard under its last piece, and `extra` buttons
-    (one per row) under the very last piece."""
+    (🔔, 加到日历: one row) under the very last piece."""
     out: list[Outgoing] = []
     for reply in replies:
         pieces = split_text(reply.text)
@@ -80,7 +80,7 @@ def render(replies: Sequence[Reply], codec: ButtonCodec, extra: Sequence[InlineK
         kept = (
             [list(row) for row in last.markup.inline_keyboard] if isinstance(last.markup, InlineKeyboardMarkup) else []
         )
-        rows = [*kept, *([button] for button in extra)]
+        rows = [*kept, list(extra)]
         out[-1] = Outgoing(last.html, InlineKeyboardMarkup(rows))
     return out
 
