@@ -46,6 +46,7 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", help="print one answer and exit")
     p.add_argument("text")
     p.add_argument("--ics", type=Path, metavar="FILE", help="also write the deadline as a calendar file (.ics)")
+    p.add_argument("--full", action="store_true", help="the whole verdict in one text, not the short card")
     p.add_argument("--db", help="keep the conversation in this SQLite file (default: nothing is stored)")
     p.add_argument("--user", default="local")
     p.add_argument("--today", type=_day)
@@ -62,6 +63,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("file", nargs="?", type=Path, help="transcript file (default: stdin)")
     p.add_argument("--today", type=_day, required=True, help="the date to compute with, YYYY-MM-DD")
     p.add_argument("--db", help="SQLite file (default: in memory, nothing kept)")
+    p.add_argument("--full", action="store_true", help="verdicts as the whole text, not the short card")
 
     p = sub.add_parser("stats", help="what users asked that the content did not answer, FAQ hits, fallbacks")
     p.add_argument("--since", type=since_days, default=7, metavar="Nd", help="the last N days, today included (7d)")
@@ -176,9 +178,9 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         async with running(settings, catalog, args.db or settings.db, clock) as runtime:
             return await chat(runtime.engine, args.user, sys.stdin, sys.stdout, new=args.new)
     if args.command == "ask":
-        async with running(settings, catalog, args.db or "memory:", clock) as runtime:
+        async with running(settings, catalog, args.db or "memory:", clock, args.full) as runtime:
             return await ask(runtime.engine, args.user, args.text, args.ics, settings.content_dir)
-    async with running(settings, catalog, args.db or "memory:", clock) as runtime:
+    async with running(settings, catalog, args.db or "memory:", clock, args.full) as runtime:
         if args.file is None:
             return await replay(runtime.engine, sys.stdin, sys.stdout)
         with args.file.open(encoding="utf-8") as lines:

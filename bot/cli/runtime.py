@@ -14,8 +14,10 @@ from bot.catalog.catalog import Catalog
 from bot.catalog.loader import load_catalog
 from bot.cli import exits
 from bot.core.clock import Clock
+from bot.core.dialog import Dialog
 from bot.core.engine import Engine
 from bot.core.errors import ContentError, StoreError, StoreUnavailable
+from bot.core.understanding import Understanding
 from bot.metrics import Metrics
 from bot.settings import Settings
 from bot.store.extras import Stores
@@ -76,7 +78,10 @@ def settle_heap() -> None:
 
 
 @asynccontextmanager
-async def running(settings: Settings, catalog: Catalog, db: str, clock: Clock) -> AsyncIterator[Runtime]:
+async def running(
+    settings: Settings, catalog: Catalog, db: str, clock: Clock, full: bool = False
+) -> AsyncIterator[Runtime]:
+    """The runtime of one command; `full`: verdicts as the whole text, not the card (ask and replay --full)."""
     try:
         store = await open_store(db, clock)
     except StoreUnavailable as exc:  # another process holds the lock: worth starting again shortly
@@ -89,6 +94,7 @@ async def running(settings: Settings, catalog: Catalog, db: str, clock: Clock) -
         store,
         clock,
         settings.key_salt.get_secret_value(),
+        dialog=Dialog(catalog, Understanding(catalog), full=True) if full else None,
         observer=metrics.observe_turn,
         record_unmatched=settings.record_unmatched,
     )
