@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot.core.clock import Clock
-from bot.store.extras import Reminder
+from bot.store.extras import Button, Deadline, Reminder, id_of
 
 ONCE_SWEEP_EVERY = timedelta(seconds=60)
 
@@ -26,20 +26,32 @@ class MemoryExtras:
             del self._reminders[rid]
 
     async def add_reminders(
-        self, key: str, channel: str, address: str, items: Sequence[tuple[datetime, str]]
+        self,
+        key: str,
+        channel: str,
+        address: str,
+        items: Sequence[tuple[datetime, str]],
+        deadline: Deadline | None = None,
+        buttons: Sequence[Button] = (),
     ) -> list[Reminder]:
-        await self.cancel_reminders(key)
+        group = id_of(deadline)
+        await self.cancel_reminders(key, group)
         for due_at, text in items:
             rid = next(self._ids)
-            self._reminders[rid] = (Reminder(rid, key, channel, address, due_at, text), "pending")
-        return await self.reminders_for(key)
+            reminder = Reminder(rid, key, channel, address, due_at, text, deadline, tuple(buttons))
+            self._reminders[rid] = (reminder, "pending")
+        return [r for r in await self.reminders_for(key) if r.deadline_id == group]
 
     async def reminders_for(self, key: str) -> list[Reminder]:
         found = [r for r, state in self._reminders.values() if r.key == key and state == "pending"]
         return sorted(found, key=lambda r: r.due_at)
 
-    async def cancel_reminders(self, key: str) -> int:
-        pending = [rid for rid, (r, state) in self._reminders.items() if r.key == key and state == "pending"]
+    async def cancel_reminders(self, key: str, deadline_id: str | None = None) -> int:
+        pending = [
+            rid
+            for rid, (r, state) in self._reminders.items()
+            if r.key == key and state == "pending" and deadline_id in (None, r.deadline_id)
+        ]
         for rid in pending:
             del self._reminders[rid]
         return len(pending)

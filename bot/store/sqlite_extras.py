@@ -1,13 +1,23 @@
-"""Reminders and once-only records in the SQLite store (a mixin of SqliteStore)."""
+"""Reminders and once-only records in the SQLite store (a mixin of SqliteStore).
+
+Reminders gained their deadline (id, day, case, label) and buttons after files with reminders were on users'
+disks: `add_reminder_columns` adds those columns in place, and the rows already there become the group without
+a deadline (NO_DEADLINE), still sent and listed. The schema version stays 1: an older program names its columns,
+so it still reads and writes the file (its rows get the defaults).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from bot.core.clock import Clock
-from bot.store.extras import Reminder
+from bot.core.errors import StoreError
+from bot.store.extras import Button, Deadline, Reminder, id_of
+
+Execute = Callable[..., tuple[list[Any], int]]  # SqliteStore._execute: (sql, parameters) -> (rows, changed)
 
 EXTRA_SCHEMA = (
     "CREATE TABLE IF NOT EXISTS reminders (id INTEGER PRIMARY KEY, key TEXT NOT NULL, channel TEXT NOT NULL, "
@@ -16,11 +26,38 @@ EXTRA_SCHEMA = (
     "CREATE INDEX IF NOT EXISTS reminders_key ON reminders (key)",
     "CREATE TABLE IF NOT EXISTS once (key TEXT PRIMARY KEY, result TEXT, expires_at REAL NOT NULL) WITHOUT ROWID",
 )
-_COLUMNS = "id, key, channel, address, due_at, text"
+# Added in place (ALTER TABLE) to the reminders table, old or new; the defaults describe a row without a deadline.
+REMINDER_COLUMNS = {
+    "deadline_id": "TEXT NOT NULL DEFAULT ''",
+    "deadline_day": "TEXT",  # ISO date, NULL without a deadline
+    "deadline_case": "TEXT NOT NULL DEFAULT ''",
+    "deadline_label": "TEXT NOT NULL DEFAULT ''",
+    "buttons": "TEXT NOT NULL DEFAULT '[]'",  # JSON: [[label, data], ...]
+}
+_COLUMNS = "id, key, channel, address, due_at, text, deadline_day, deadline_case, deadline_label, buttons"
+
+
+def add_reminder_columns(execute: Execute) -> None:
+    """Gives a reminders table from before deadlines its new columns. Idempotent, and safe when two processes
+    open the same old file at once (the second one's ALTER fails and finds the column)."""
+    for name, declaration in REMINDER_COLUMNS.items():
+        if name in _reminder_columns(execute):
+            continue
+        try:
+            execute(f"ALTER TABLE reminders ADD COLUMN {name} {declaration}")
+        except StoreError:
+            if name not in _reminder_columns(execute):
+                raise
+
+
+def _reminder_columns(execute: Execute) -> set[str]:
+    return {str(row[1]) for row in execute("PRAGMA table_info(reminders)")[0]}
 
 
 def _reminder(row: Sequence[Any]) -> Reminder:
-    return Reminder(int(row[0]), row[1], row[2], row[3], datetime.fromtimestamp(row[4], UTC), row[5])
+    deadline = Deadline(date.fromisoformat(row[6]), row[7], row[8]) if row[6] else None
+    buttons = tuple((str(label), str(data)) for label, data in json.loads(row[9] or "[]"))
+    return Reminder(int(row[0]), row[1], row[2], row[3], datetime.fromtimestamp(row[4], UTC), row[5], deadline, buttons)
 
 
 class SqliteExtras:
@@ -36,15 +73,26 @@ class SqliteExtras:
         raise NotImplementedError
 
     async def add_reminders(
-        self, key: str, channel: str, address: str, items: Sequence[tuple[datetime, str]]
+        self,
+        key: str,
+        channel: str,
+        address: str,
+        items: Sequence[tuple[datetime, str]],
+        deadline: Deadline | None = None,
+        buttons: Sequence[Button] = (),
     ) -> list[Reminder]:
-        await self.cancel_reminders(key)
+        group = id_of(deadline)
+        await self.cancel_reminders(key, group)
+        day = deadline.day.isoformat() if deadline is not None else None
+        case, label = (deadline.case, deadline.label) if deadline is not None else ("", "")
+        encoded = json.dumps([list(button) for button in buttons], ensure_ascii=False)
         for due_at, text in items:
             await self._run(
-                "INSERT INTO reminders (key, channel, address, due_at, text) VALUES (?, ?, ?, ?, ?)",
-                (key, channel, address, due_at.timestamp(), text),
+                "INSERT INTO reminders (key, channel, address, due_at, text, deadline_id, deadline_day, "
+                "deadline_case, deadline_label, buttons) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (key, channel, address, due_at.timestamp(), text, group, day, case, label, encoded),
             )
-        return await self.reminders_for(key)
+        return [r for r in await self.reminders_for(key) if r.deadline_id == group]
 
     async def reminders_for(self, key: str) -> list[Reminder]:
         rows = await self._run(
@@ -52,8 +100,12 @@ class SqliteExtras:
         )
         return [_reminder(row) for row in rows]
 
-    async def cancel_reminders(self, key: str) -> int:
-        return await self._change("DELETE FROM reminders WHERE key = ? AND state = 'pending'", (key,))
+    async def cancel_reminders(self, key: str, deadline_id: str | None = None) -> int:
+        if deadline_id is None:
+            return await self._change("DELETE FROM reminders WHERE key = ? AND state = 'pending'", (key,))
+        return await self._change(
+            "DELETE FROM reminders WHERE key = ? AND deadline_id = ? AND state = 'pending'", (key, deadline_id)
+        )
 
     async def due_reminders(self, now: datetime, limit: int = 100) -> list[Reminder]:
         rows = await self._run(

@@ -11,7 +11,7 @@ from typing import Any
 from bot.core.errors import StoreError, StoreUnavailable
 from bot.store.sqlite_checkpoint import WAL_LIMIT
 from bot.store.sqlite_errors import corrupt
-from bot.store.sqlite_extras import EXTRA_SCHEMA
+from bot.store.sqlite_extras import EXTRA_SCHEMA, add_reminder_columns
 from bot.store.sqlite_purge import INDEXES
 from bot.store.sqlite_traffic import TRAFFIC_SCHEMA
 from bot.store.sqlite_versions import add_version_column
@@ -54,6 +54,7 @@ def prepare(execute: Execute, path: str, busy_timeout: float) -> None:
         for statement in (*_SCHEMA, *EXTRA_SCHEMA, *TRAFFIC_SCHEMA, *INDEXES):
             execute(statement)
         add_version_column(execute)
+        add_reminder_columns(execute)  # reminders by deadline came later too
         execute("COMMIT")
     except BaseException:
         with suppress(StoreError):

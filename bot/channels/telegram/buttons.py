@@ -7,6 +7,8 @@ Every button carries all it needs, so nothing about it is kept in memory:
     p:<page>           a page of /help
     r:<YYYYMMDD>:<case> turn on the reminders for this deadline
     x                  cancel every reminder
+    xd:<deadline id>   cancel the reminders for one deadline (/remind lists them; bot.store.extras.Deadline.id)
+    d:<deadline id>    我办好了 under a reminder: stop that deadline's reminders
 """
 
 from __future__ import annotations
@@ -52,7 +54,15 @@ class RemindOff:
     pass
 
 
-Action = Choice | Faq | HelpPage | RemindOn | RemindOff
+@dataclass(frozen=True, slots=True)
+class RemindStop:
+    """Stop one deadline's reminders: cancelled from /remind, or `done` (我办好了) under a reminder."""
+
+    deadline_id: str
+    done: bool
+
+
+Action = Choice | Faq | HelpPage | RemindOn | RemindOff | RemindStop
 
 
 def _digest(text: str) -> str:
@@ -107,6 +117,10 @@ class ButtonCodec:
     def cancel_button(label: str) -> InlineKeyboardButton:
         return InlineKeyboardButton(label, callback_data=CANCEL_REMINDERS)
 
+    @staticmethod
+    def stop_data(deadline_id: str, done: bool) -> str:
+        return f"{'d' if done else 'xd'}:{deadline_id}"
+
     def read(self, data: str | None) -> Action | None:
         kind, _, value = (data or "").partition(":")
         if kind == "c" and value:
@@ -122,6 +136,8 @@ class ButtonCodec:
             return self._remind(value)
         if data == CANCEL_REMINDERS:
             return RemindOff()
+        if kind in ("d", "xd") and value.isascii() and len(value) <= MAX_DATA - 3:
+            return RemindStop(value, done=kind == "d")
         return None
 
     def _remind(self, value: str) -> RemindOn | None:

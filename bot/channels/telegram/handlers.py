@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import date
 from typing import Any
 
 from telegram import Bot, CallbackQuery, Chat, InlineKeyboardMarkup, LinkPreviewOptions, Message, Update, User
@@ -10,9 +11,9 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
-from bot.channels.telegram.buttons import Choice, Faq, HelpPage, RemindOff, RemindOn, pages
+from bot.channels.telegram.buttons import Choice, Faq, HelpPage, RemindOff, RemindOn, RemindStop, pages
 from bot.channels.telegram.channel import TelegramChannel
-from bot.channels.telegram.reminders import day_of, reminder_items, when
+from bot.channels.telegram.reminders import day_of, listing, reminder_buttons, reminder_items
 from bot.channels.telegram.translate import (
     CHANNEL,
     GROUPS,
@@ -24,6 +25,8 @@ from bot.channels.telegram.translate import (
     user_id,
 )
 from bot.core.clock import calendar_now
+from bot.core.render import fmt_date
+from bot.store.extras import Deadline
 
 log = logging.getLogger(__name__)
 COMMANDS = ("start", "help", "reset", "forget", "remind")
@@ -116,9 +119,9 @@ class Handlers:
         if not pending:
             await self._say(context.bot, chat, user, texts.none, None, message.message_id)
             return
-        items = "\n".join(texts.item.format(when=escape(when(r))) for r in pending)
-        markup = InlineKeyboardMarkup([[self.channel.codec.cancel_button(texts.cancel_button)]])
-        await self._say(context.bot, chat, user, texts.listing.format(items=items), markup, message.message_id)
+        titles: dict[str, str] = {case: rule.title for case, rule in self.channel.catalog.cases.items()}
+        shown = listing(pending, texts, titles, self.channel.codec)
+        await self.channel.deliver(context.bot, chat, user, [shown], message.message_id)
 
     # -- messages ----------------------------------------------------------------------------------------------
 
@@ -144,7 +147,9 @@ class Handlers:
             await self._answer(query, self.texts.button_expired)
             return
         chat, user = who
-        if isinstance(action, Choice | RemindOn):  # the buttons of an answer: only the newest ones act
+        if isinstance(action, Choice) and chat.type not in GROUPS and self._on_reminder(query):
+            await self._answer(query)  # a reminder's 材料 / 去哪办: they act as long as the reminder has them
+        elif isinstance(action, Choice | RemindOn):  # the buttons of an answer: only the newest ones act
             shown = query.message
             live = await self.channel.live_keyboard(chat, user)
             # In a group the buttons belong to the member they were shown to: another member's press finds no
@@ -178,6 +183,8 @@ class Handlers:
             await self._schedule(context.bot, chat, user, action)
         elif isinstance(action, RemindOff):
             await self._cancel_reminders(context.bot, chat, user)
+        elif isinstance(action, RemindStop):
+            await self._stop(context.bot, query, chat, user, action)
 
     async def error(self, update: object, context: Context) -> None:
         """The last resort for one update: logged without ids and counted; the next update goes on as usual."""
@@ -252,17 +259,68 @@ class Handlers:
         return InlineKeyboardMarkup([*rows, nav])
 
     async def _schedule(self, bot: Bot, chat: Chat, user: User, action: RemindOn) -> None:
+        """Sets one deadline's reminders, leaving the user's other deadlines' alone. Whose deadline it is and
+        when its window opens come from the conversation, as long as it still gives this deadline."""
         channel, texts = self.channel, self.texts.reminders
+        label, window_start = await self._about(chat, user, action)
         items = []
         if action.deadline > channel.clock.today():
             title = channel.catalog.cases[action.case].title
-            items = reminder_items(action.deadline, title, calendar_now(channel.clock), texts)
+            now = calendar_now(channel.clock)
+            items = reminder_items(action.deadline, title, now, texts, label, window_start)
         if not items:
             await self._say(bot, chat, user, texts.too_late)
             return
-        stored = await channel.store.add_reminders(channel.key(chat, user), CHANNEL, str(chat.id), items)
+        deadline = Deadline(action.deadline, action.case, label)
+        details = [channel.catalog.prompts.details[name][0] for name in ("materials", "office")]
+        buttons = reminder_buttons(channel.codec, details, texts.done_button, deadline)
+        key = channel.key(chat, user)
+        stored = await channel.store.add_reminders(key, CHANNEL, str(chat.id), items, deadline, buttons)
         dates = "、".join(escape(day_of(r)) for r in stored)
-        await self._say(bot, chat, user, texts.scheduled.format(dates=dates))
+        values = {"label": escape(label or texts.default_label), "deadline": escape(fmt_date(action.deadline))}
+        await self._say(bot, chat, user, texts.scheduled.format(dates=dates, **values))
+
+    async def _about(self, chat: Chat, user: User, action: RemindOn) -> tuple[str, date | None]:
+        """(label, the day the window opens) of the user's current verdict when it is this deadline's; ("",
+        None) when the conversation has moved on or is elsewhere (a link from a group opens a new chat)."""
+        engine = self.channel.engine
+        session = await engine.stored(CHANNEL, user_id(chat, user))
+        if session is None or session.expiry is None:
+            return "", None
+        verdict, _ = engine.dialog.verdict_for(session, self.channel.clock.today())
+        if verdict is None or (verdict.deadline, verdict.case) != (action.deadline, action.case):
+            return "", None
+        window = verdict.window_start if verdict.case == "not_expired" else None
+        return engine.dialog.label_of(session), window
+
+    def _on_reminder(self, query: CallbackQuery) -> bool:
+        """Whether the pressed message is a reminder (it has a 我办好了), not an answer."""
+        shown = query.message
+        markup = shown.reply_markup if isinstance(shown, Message) else None
+        rows = markup.inline_keyboard if markup is not None else ()
+        return any(
+            isinstance(action := self.channel.codec.read(str(button.callback_data)), RemindStop) and action.done
+            for row in rows
+            for button in row
+        )
+
+    async def _stop(self, bot: Bot, query: CallbackQuery, chat: Chat, user: User, action: RemindStop) -> None:
+        """One deadline's reminders stop: cancelled from /remind, or 我办好了 under a reminder (which then
+        shows the press and loses its buttons)."""
+        channel, texts = self.channel, self.texts.reminders
+        key = channel.key(chat, user)
+        gone = [r for r in await channel.store.reminders_for(key) if r.deadline_id == action.deadline_id]
+        if not await channel.store.cancel_reminders(key, action.deadline_id) and not action.done:
+            await self._say(bot, chat, user, texts.already_stopped)
+            return
+        if action.done:
+            await self._acknowledge(bot, query)
+        deadline = gone[0].deadline if gone else None
+        if deadline is None:  # kept from before deadlines (or already gone): nothing to name
+            await self._say(bot, chat, user, texts.cancelled_earlier)
+            return
+        values = {"label": escape(deadline.label or texts.default_label), "deadline": escape(fmt_date(deadline.day))}
+        await self._say(bot, chat, user, (texts.done if action.done else texts.cancelled_one).format(**values))
 
     async def _cancel_reminders(self, bot: Bot, chat: Chat, user: User) -> None:
         cancelled = await self.channel.store.cancel_reminders(self.channel.key(chat, user))

@@ -16,11 +16,16 @@ FILE = "telegram.yaml"
 PLACEHOLDERS: dict[str, frozenset[str]] = {
     "help.page": frozenset({"page", "pages"}),
     "chosen": frozenset({"choice"}),
-    "reminders.scheduled": frozenset({"dates"}),
-    "reminders.week_before": frozenset({"deadline", "case"}),
-    "reminders.day_before": frozenset({"deadline", "case"}),
+    "reminders.scheduled": frozenset({"dates", "label", "deadline"}),
+    "reminders.window_open": frozenset({"deadline", "case", "label"}),
+    "reminders.week_before": frozenset({"deadline", "case", "label"}),
+    "reminders.day_before": frozenset({"deadline", "case", "label"}),
     "reminders.listing": frozenset({"items"}),
-    "reminders.item": frozenset({"when"}),
+    "reminders.item": frozenset({"label", "deadline", "case", "next"}),
+    "reminders.item_earlier": frozenset({"next"}),
+    "reminders.cancel_one_button": frozenset({"label", "deadline"}),
+    "reminders.cancelled_one": frozenset({"label", "deadline"}),
+    "reminders.done": frozenset({"label", "deadline"}),
     "cli.bad_token": frozenset({"error"}),
     "cli.unreachable": frozenset({"error"}),
     "cli.refused": frozenset({"error"}),
@@ -56,14 +61,24 @@ class ReminderTexts(_Strict):
     group_only_private: str  # /remind or a 🔔 press in a group
     scheduled: str
     too_late: str
+    default_label: str  # whose deadline, when the conversation no longer says (a link from a group)
+    window_open: str  # the day the endorsement window opens (a deadline not yet expired)
     week_before: str
     day_before: str
+    done_button: str = Field(min_length=1)  # under every reminder: stops that deadline's reminders
+    done: str
     listing: str
-    item: str
+    item: str  # one deadline in /remind
+    item_earlier: str  # reminders set before deadlines were kept with them
     none: str
+    cancel_one_button: str = Field(min_length=1)
+    cancel_earlier_button: str = Field(min_length=1)
     cancel_button: str
+    cancelled_one: str
+    cancelled_earlier: str
     cancelled: str
     nothing_to_cancel: str
+    already_stopped: str = Field(max_length=200)  # answerCallbackQuery: that deadline has no reminders left
     cancel_words: list[str] = Field(min_length=1)  # `/remind 取消` cancels; compared in lower case
 
 
