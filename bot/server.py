@@ -1,4 +1,4 @@
-"""The ASGI app behind `qianzhu serve`: channel webhooks, /healthz and /metrics."""
+"""The ASGI app behind `qianzhu serve`: channel webhooks, /healthz, /metrics and calendar links."""
 
 from __future__ import annotations
 
@@ -13,8 +13,13 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot import calendar_links
 from bot.asgi import Endpoint, Receive, Scope, Send
-from bot.cli.runtime import Runtime
+from bot.calendar_file import MEDIA_TYPE
+from bot.calendar_links import CalendarLinks
+from bot.calendar_texts import load_texts as load_calendar_texts
+from bot.cli.runtime import EXIT_CONTENT, Runtime, StartupFailed
+from bot.core.errors import ContentError
 from bot.logs import new_request_id
 
 log = logging.getLogger(__name__)
@@ -95,6 +100,49 @@ def bearer_matches(header: str | None, token: str) -> bool:
     return hmac.compare_digest(header.encode(), f"Bearer {token}".encode())
 
 
+def calendar_links_for(runtime: Runtime) -> CalendarLinks | None:
+    """The calendar links of the settings, or None when they are off (QIANZHU_PUBLIC_URL or
+    QIANZHU_LINK_SECRET unset). Stateless: every caller may build its own."""
+    settings = runtime.settings
+    if settings.public_url is None or settings.link_secret is None:
+        return None
+    return CalendarLinks(settings.link_secret.get_secret_value(), settings.public_url, runtime.clock)
+
+
+def calendar_routes(runtime: Runtime) -> list[BaseRoute]:
+    """GET (and HEAD) /calendar/<token>.ics: the calendar file a link stands for; 404 for any link that is not
+    genuine and current, with no word why. Nothing is served when links are off, which one log line says."""
+    links = calendar_links_for(runtime)
+    if links is None:
+        settings = runtime.settings
+        if settings.public_url is not None or settings.link_secret is not None:
+            log.warning("calendar links are off: they need both QIANZHU_PUBLIC_URL and QIANZHU_LINK_SECRET")
+        elif settings.wechat_token is not None:
+            log.info("calendar links are off (set QIANZHU_PUBLIC_URL and QIANZHU_LINK_SECRET to offer them on WeChat)")
+        return []
+    try:
+        texts = load_calendar_texts(runtime.settings.content_dir)
+    except ContentError as exc:
+        raise StartupFailed(EXIT_CONTENT, f"内容文件有误，无法启动 / content error: {exc}") from exc
+    processing = runtime.engine.dialog.processing
+    log.info("calendar links are on, under %s%s", links.base_url, calendar_links.PATH_PREFIX)
+
+    async def calendar(request: Request) -> Response:
+        facts = links.read(str(request.path_params["token"]))
+        content = None
+        if facts is not None:
+            content = calendar_links.file_for(facts, runtime.catalog, processing, texts, runtime.clock.now())
+        if facts is None or content is None:
+            runtime.metrics.errors.inc("calendar", "not_found")
+            return PlainTextResponse("not found\n", status_code=404, headers={"Cache-Control": "no-store"})
+        disposition = f'attachment; filename="{calendar_links.filename(facts)}"'
+        headers = {"Content-Disposition": disposition, "Cache-Control": "private, no-store"}
+        return Response(content, media_type=f"{MEDIA_TYPE}; charset=utf-8", headers=headers)
+
+    path = f"{calendar_links.PATH_PREFIX}{{token}}{calendar_links.SUFFIX}"
+    return [Route(path, calendar, methods=["GET", "HEAD"])]
+
+
 def build_app(runtime: Runtime, channels: Sequence[Mounted] = (), metrics_port: int | None = None) -> App:
     """The app; its lifespan starts and stops the channels (`qianzhu serve` runs without one and calls
     `App.start` and `App.stop` itself, to tell start-up failures apart)."""
@@ -124,7 +172,7 @@ def build_app(runtime: Runtime, channels: Sequence[Mounted] = (), metrics_port: 
         finally:
             await app.stop()
 
-    routes: list[BaseRoute] = [Route("/healthz", healthz), Route("/metrics", metrics)]
+    routes: list[BaseRoute] = [Route("/healthz", healthz), Route("/metrics", metrics), *calendar_routes(runtime)]
     endpoints: dict[str, Endpoint] = {}
     for channel in channels:
         routes += channel.routes

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
@@ -86,6 +87,32 @@ def _test_today(env: Mapping[str, str]) -> date | None:
     return day
 
 
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost"})  # plain http is allowed only here, for tests
+MIN_LINK_SECRET = 16  # bytes; bot.calendar_links refuses shorter secrets too
+
+
+def _public_url(env: Mapping[str, str]) -> str | None:
+    """QIANZHU_PUBLIC_URL: the base under which users reach `qianzhu serve` (https, no query or fragment)."""
+    raw = env.get("QIANZHU_PUBLIC_URL", "").strip()
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    local = parts.scheme == "http" and parts.hostname in LOCAL_HOSTS
+    if (parts.scheme != "https" and not local) or not parts.hostname or parts.query or parts.fragment:
+        raise ValueError(
+            "QIANZHU_PUBLIC_URL must be an https URL without a query, such as https://bot.example.com "
+            f"(plain http only for 127.0.0.1 or localhost), got {raw!r}"
+        )
+    return raw.rstrip("/")
+
+
+def _link_secret(env: Mapping[str, str]) -> SecretStr | None:
+    secret = _secret(env, "QIANZHU_LINK_SECRET")
+    if secret is not None and len(secret.get_secret_value().encode()) < MIN_LINK_SECRET:
+        raise ValueError(f"QIANZHU_LINK_SECRET must be at least {MIN_LINK_SECRET} characters (a long random value)")
+    return secret
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting; secrets are SecretStr, so printing the settings never shows them."""
@@ -112,6 +139,13 @@ class Settings:
     record_unmatched: bool = True  # count turns and keep unanswered questions, masked, for 90 days (`qianzhu stats`)
     testing: bool = False  # QIANZHU_TESTING: allows the test clock
     today: date | None = None  # QIANZHU_TODAY: the test clock's first date (Asia/Shanghai); needs `testing`
+    public_url: str | None = None  # QIANZHU_PUBLIC_URL: where users reach `qianzhu serve` (calendar links)
+    link_secret: SecretStr | None = None  # QIANZHU_LINK_SECRET: signs calendar links; unset, there are none
+
+    @property
+    def links_on(self) -> bool:
+        """Calendar links are made and served: both the public URL and the link secret are set."""
+        return self.public_url is not None and self.link_secret is not None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -140,4 +174,6 @@ class Settings:
             record_unmatched=_flag(env, "QIANZHU_RECORD_UNMATCHED", True),
             testing=_flag(env, "QIANZHU_TESTING", False),
             today=_test_today(env),
+            public_url=_public_url(env),
+            link_secret=_link_secret(env),
         )

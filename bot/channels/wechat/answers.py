@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from bot.calendar_links import CalendarLinks
 from bot.channels.wechat import CHANNEL
 from bot.channels.wechat.choices import Choices, pick
 from bot.channels.wechat.deferred import Composed, Deferred
@@ -9,19 +12,31 @@ from bot.channels.wechat.once import NO_REPLY
 from bot.channels.wechat.parse import Inbound
 from bot.channels.wechat.replies import choices_block, fit, last_choices, render
 from bot.channels.wechat.texts import WechatTexts
+from bot.core.dialog import Turn
 from bot.core.engine import Engine
-from bot.core.messages import Message
+from bot.core.messages import Message, Reply
+from bot.core.render import fmt_date
 from bot.store.base import Store
+
+CALENDAR_ACTION = "action.calendar"
 
 
 class Answers:
     """Turns an Inbound into the text of its reply (NO_REPLY for events that need none)."""
 
-    def __init__(self, engine: Engine, store: Store, texts: WechatTexts, deferred: Deferred | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        store: Store,
+        texts: WechatTexts,
+        deferred: Deferred | None = None,
+        links: CalendarLinks | None = None,
+    ) -> None:
         self._engine = engine
         self._texts = texts
         self._choices = Choices(store, self.key_of)
         self._deferred = deferred
+        self._links = links  # None: no calendar links configured, so 加到日历 is not offered
 
     def key_of(self, openid: str) -> str:
         """The user's pseudonymous key: stores and logs never see the openid."""
@@ -55,5 +70,29 @@ class Answers:
     async def _converse(self, openid: str, text: str) -> str:
         shown = await self._choices.shown(openid)
         turn = await self._engine.handle_turn(Message(CHANNEL, openid, pick(text, shown)))
-        await self._choices.remember(openid, shown, last_choices(turn.replies))
-        return render(turn.replies, self._texts)
+        replies = self._with_calendar(turn)
+        await self._choices.remember(openid, shown, last_choices(replies))
+        return render(replies, self._texts)
+
+    def _with_calendar(self, turn: Turn) -> list[Reply]:
+        """With calendar links: 加到日历 offered after a verdict card with a deadline, and answered with a link.
+        提醒我 is never offered here (a passive reply cannot come back later) and keeps the engine's answer."""
+        replies, verdict, links = turn.replies, turn.verdict, self._links
+        if links is None or verdict is None or verdict.deadline is None or not replies:
+            return replies
+        if turn.intent == CALENDAR_ACTION:
+            session = turn.session
+            rule_city = session.city if session.city_known else None
+            link = links.link_for(verdict, self._engine.dialog.label_of(session), rule_city)
+            if link is None:
+                return replies
+            text = self._texts.calendar_link.format(
+                url=link.url, deadline=fmt_date(verdict.deadline), until=fmt_date(link.until)
+            )
+            return [replace(replies[0], text=text), *replies[1:]]
+        last = max((n for n, reply in enumerate(replies) if reply.choices), default=None)
+        label = self._engine.catalog.prompts.details["calendar"][0]
+        if last is None or not replies[last].more or label in replies[last].choices:
+            return replies
+        offered = replace(replies[last], choices=(*replies[last].choices, label))
+        return [*replies[:last], offered, *replies[last + 1 :]]

@@ -13,6 +13,8 @@ FILE = "wechat.yaml"
 KINDS = ("image", "voice", "video", "shortvideo", "location", "link", "file", "other")
 MAX_TEXT_BYTES = 2048  # WeChat's limit for one passive text reply
 MAX_TRUNCATED_BYTES = 400  # the pointer, and the lines around kept answers, must leave room for the answers
+CALENDAR_FIELDS = frozenset({"url", "deadline", "until"})  # {url} is required
+MAX_CALENDAR_BYTES = 1024  # the link itself takes up to ~700 bytes more
 
 
 def _placeholders(template: str) -> set[str]:
@@ -35,6 +37,7 @@ class WechatTexts(BaseModel):
     earlier: str = Field(min_length=1)  # leads answers kept from messages that got none in time
     now: str = Field(min_length=1)  # then leads this message's own answer
     held: str = Field(min_length=1)  # ends a reply whose own answer did not fit beside the kept ones
+    calendar_link: str = Field(min_length=1)  # the answer to 加到日历 when calendar links are configured
 
     @field_validator(
         "subscribe", "voice_unrecognised", "unknown_click", "choices_heading", "truncated", "earlier", "now", "held"
@@ -59,6 +62,16 @@ class WechatTexts(BaseModel):
     def _short(cls, text: str) -> str:
         if len(text.encode()) > MAX_TRUNCATED_BYTES:
             raise ValueError(f"must stay under {MAX_TRUNCATED_BYTES} bytes")
+        return text
+
+    @field_validator("calendar_link")
+    @classmethod
+    def _calendar_fields(cls, text: str) -> str:
+        names = _placeholders(text)
+        if "url" not in names or not names <= CALENDAR_FIELDS:
+            raise ValueError(f"must use {{url}} and may use only {sorted(CALENDAR_FIELDS)}")
+        if len(text.encode()) > MAX_CALENDAR_BYTES:
+            raise ValueError(f"must stay under {MAX_CALENDAR_BYTES} bytes")
         return text
 
     @field_validator("kinds")
