@@ -26,7 +26,7 @@ from bot.channels.wechat.texts import load_texts
 from bot.cli.runtime import EXIT_CONFIG, EXIT_CONTENT, Runtime, StartupFailed
 from bot.core.errors import ContentError
 from bot.metrics import Metrics
-from bot.server import Mounted
+from bot.server import Mounted, calendar_links_for
 from bot.settings import Settings
 from bot.store.extras import OnceStore
 
@@ -210,7 +210,7 @@ def mount_wechat(runtime: Runtime) -> Mounted:
     guard = Guard(token, settings.wechat_timestamp_window, runtime.clock, plaintext)
     gate = OnceGate(runtime.store, runtime.metrics, settings.wechat_reply_timeout)
     deferred = Deferred(runtime.store, texts, runtime.metrics)
-    answers = Answers(runtime.engine, runtime.store, texts, deferred)
+    answers = Answers(runtime.engine, runtime.store, texts, deferred, calendar_links_for(runtime))
     late = LateDelivery(api, deferred, runtime.metrics)
     endpoint = WechatEndpoint(guard, keys, answers, gate, late, runtime.metrics, runtime.store)
 
