@@ -34,6 +34,15 @@ def shared_engine_parts(catalog: Catalog) -> Engine:
 
 
 @pytest.fixture(scope="session")
+def full_engine_parts(shared_engine_parts: Engine) -> Engine:
+    """Like shared_engine_parts, with verdicts as the whole text (`qianzhu ask --full`) instead of the card."""
+    parts = shared_engine_parts
+    return Engine(
+        parts.catalog, parts.store, parts.clock, dialog=Dialog(parts.catalog, parts.dialog.understanding, True)
+    )
+
+
+@pytest.fixture(scope="session")
 def dialog(shared_engine_parts: Engine) -> Dialog:
     """The pure conversation logic, for tests that need no store."""
     return shared_engine_parts.dialog

@@ -43,7 +43,7 @@ def db(tmp_path: Path) -> str:
 def test_chat_reads_piped_stdin_and_exits_zero_at_eof(db: str) -> None:
     result = qianzhu("chat", "--db", db, "--today", "2026-11-26", stdin="我在上海\n10月20号过期了\n")
     assert result.returncode == 0, result.stderr
-    assert "还在宽限期内" in result.stdout
+    assert "可能还在宽限期" in result.stdout
     assert "2026年12月19日" in result.stdout
 
 
@@ -51,7 +51,7 @@ def test_chat_numbers_pick_quick_replies(db: str) -> None:
     result = qianzhu("chat", "--db", db, "--today", "2026-11-26", stdin="签注过期了怎么办\n10月20日过期了\n2\n")
     assert result.returncode == 0, result.stderr
     assert "  2) 上海" in result.stdout
-    assert "【上海｜" in result.stdout
+    assert "上海｜" in result.stdout
 
 
 def test_chat_lists_choices_once_when_the_text_already_numbers_them() -> None:
@@ -72,7 +72,7 @@ def test_chat_conversation_survives_a_restart(db: str) -> None:
     first = qianzhu("chat", "--db", db, "--today", "2026-11-26", stdin="我的居住证10月20号过期了\n")
     assert "哪个城市" in first.stdout
     second = qianzhu("chat", "--db", db, "--today", "2026-11-26", stdin="苏州\n")
-    assert "【苏州｜" in second.stdout, second.stdout
+    assert "苏州｜" in second.stdout, second.stdout
 
 
 def test_ask_prints_one_answer() -> None:

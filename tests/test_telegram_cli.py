@@ -84,7 +84,7 @@ async def test_polling_holds_a_whole_conversation_and_stops_cleanly(
             api.push(button("c:上海"))
             await until(lambda: len(api.sent()) == 3, "the verdict")
             assert api.called("answerCallbackQuery")
-            assert api.sent()[2].startswith("【上海｜")
+            assert api.sent()[2].startswith("⏳ 上海｜")
             offered = [data for _, data in api.buttons() if data.startswith("r:")]
             assert bool(offered) == (expected is not None)
             if offered:

@@ -37,7 +37,7 @@ async def test_a_press_is_shown_under_its_message_and_the_buttons_go(tg: Harness
     assert edit["text"].startswith("您现在在哪个城市")  # the question stays as it was
     assert edit["text"].endswith(tg.texts.chosen.format(choice="上海"))
     assert not edit.get("reply_markup")  # no buttons left to press
-    assert "【上海｜" in tg.api.sent()[-1]  # and the conversation goes on
+    assert "上海｜" in tg.api.sent()[-1]  # and the conversation goes on
 
 
 async def test_the_same_button_twice_moves_the_conversation_once(tg: Harness) -> None:
@@ -53,7 +53,7 @@ async def test_the_same_button_twice_moves_the_conversation_once(tg: Harness) ->
 async def test_buttons_of_an_older_answer_expire_and_are_taken_off(tg: Harness) -> None:
     asked = await city_question(tg)
     await tg.send(message("在北京"))  # typed instead of pressed
-    assert "【北京｜" in tg.api.sent()[-1]
+    assert "北京｜" in tg.api.sent()[-1]
     newest = newest_keyboard()
     assert newest != asked
     taken_off = [int(p["message_id"]) for p in tg.api.called("editMessageReplyMarkup")]
@@ -80,7 +80,7 @@ async def test_in_a_group_buttons_belong_to_the_member_they_were_shown_to(tg: Ha
     assert tg.api.called("answerCallbackQuery")[-1]["text"] == tg.texts.button_not_yours
     assert not tg.api.called("editMessageText")  # the buttons stay for their owner
     await tg.send(button("c:上海", chat=GROUP))
-    assert "【上海｜" in tg.api.sent()[-1]
+    assert "上海｜" in tg.api.sent()[-1]
 
 
 async def test_a_question_in_a_group_opens_a_reply_for_the_member_who_was_asked(tg: Harness) -> None:
@@ -90,7 +90,7 @@ async def test_a_question_in_a_group_opens_a_reply_for_the_member_who_was_asked(
     assert asked["reply_markup"] == {"force_reply": True, "selective": True}
     assert asked["reply_parameters"]["message_id"]  # it answers the member's message, so selective finds them
     await tg.send(message("10月20号过期了", chat=GROUP, reply_to_bot=True))  # what their app then sends
-    assert "【上海｜" in tg.api.sent()[-1]
+    assert "上海｜" in tg.api.sent()[-1]
 
 
 async def test_a_private_question_needs_no_forced_reply(tg: Harness) -> None:

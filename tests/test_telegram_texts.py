@@ -34,7 +34,7 @@ def all_texts(texts: TelegramTexts) -> list[str]:
 
 def test_shipped_texts_load() -> None:
     texts = load_texts()
-    assert texts.reminders.week_before.format(deadline="D", case="C")
+    assert texts.reminders.week_before.format(deadline="D", case="C", label="L")
     assert "off" in texts.reminders.cancel_words
 
 

@@ -1,13 +1,21 @@
-"""The wording rules of the content audit (issue 9), through the real engine."""
+"""The wording rules of the content audit (issue 9), through the real engine, on the whole verdict (`qianzhu ask
+--full`, where every part of it is in one text); the card's own rules are in tests/test_verdict_card.py."""
 
 from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from bot.core.clock import FixedClock
 from bot.core.engine import Engine
 from bot.core.messages import Message
 from bot.store.memory import MemoryStore
+
+
+@pytest.fixture
+def engine(full_engine_parts: Engine) -> Engine:
+    return full_engine_parts
 
 
 async def ask(engine: Engine, text: str, today: date = date(2026, 11, 26)) -> str:

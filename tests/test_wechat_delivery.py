@@ -23,6 +23,7 @@ from tests.wechat_kit import (
     SECRET,
     TOKEN,
     WeChat,
+    full_verdicts,
     next_msg_id,
     runtime,
     settings,
@@ -194,9 +195,11 @@ async def test_a_repeated_question_is_answered_once(shared_engine_parts: Engine,
 async def test_an_answer_that_does_not_fit_beside_the_kept_one_follows_next_time(
     shared_engine_parts: Engine, clock: FixedClock
 ) -> None:
-    """The kept answer goes out first; the new one waits for the next message, and the reply says so."""
+    """The kept answer goes out first; the new one waits for the next message, and the reply says so. (The
+    whole verdict of `--full` is long enough not to fit beside the kept answer; the card would.)"""
     store = MemoryStore(clock)
-    run = runtime(shared_engine_parts, store, clock, settings(wechat_appsecret=None, wechat_reply_timeout=DEADLINE))
+    parts = full_verdicts(shared_engine_parts, store, clock)
+    run = runtime(parts, store, clock, settings(wechat_appsecret=None, wechat_reply_timeout=DEADLINE))
     wechat = WeChat(clock)
     verdict = "我在上海，居住证10月20号过期了"
     async with wechat_server(run) as client:

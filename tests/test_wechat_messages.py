@@ -16,8 +16,18 @@ from bot.cli.runtime import Runtime
 from bot.core.clock import FixedClock
 from bot.core.engine import Engine
 from bot.core.messages import Message
+from bot.store.memory import MemoryStore
 from bot.store.sqlite import SqliteStore
-from tests.wechat_kit import WeChat, event_xml, message_xml, next_msg_id, runtime, text_xml, wechat_server
+from tests.wechat_kit import (
+    WeChat,
+    event_xml,
+    full_verdicts,
+    message_xml,
+    next_msg_id,
+    runtime,
+    text_xml,
+    wechat_server,
+)
 
 USER = "oUser-messages-1"
 
@@ -126,18 +136,22 @@ async def test_choices_are_numbered_and_a_number_picks_one(
     assert texts.choices_heading in asked
     assert "\n2. 上海" in asked
     verdict = await say(client, wechat, "２")  # full-width, as Chinese keyboards often type it
-    assert verdict.startswith("【上海｜")
+    assert verdict.startswith("⏳ 上海｜")
     assert "\n2. " not in verdict  # no choices now, so a later "2" is just text
-    assert not (await say(client, wechat, "2")).startswith("【上海")
+    assert not (await say(client, wechat, "2")).startswith("⏳ 上海")
 
 
 async def test_a_long_answer_is_cut_at_a_sentence_and_points_onward(
-    client: httpx.AsyncClient, wechat: WeChat, texts: WechatTexts, run: Runtime
+    shared_engine_parts: Engine, clock: FixedClock, wechat: WeChat, texts: WechatTexts
 ) -> None:
+    """No reply of the shipped bot is this long (tests/test_wechat_cards.py); the whole verdict of `--full` is."""
+    store = MemoryStore(clock)
+    run = runtime(full_verdicts(shared_engine_parts, store, clock), store, clock)
     question = "我在上海，居住证10月20号过期了"
     full = "\n\n".join(r.text for r in await run.engine.handle(Message("terminal", "someone", question)))
     assert len(full.encode()) > 2048  # the case this test is about
-    reply = await say(client, wechat, question)
+    async with wechat_server(run) as client:
+        reply = await say(client, wechat, question)
     assert len(reply.encode()) <= 2048
     assert reply.endswith("\n" + texts.truncated)
     kept = reply.removesuffix("\n" + texts.truncated)
@@ -158,7 +172,7 @@ async def test_choices_live_in_the_store_not_in_the_process(
             replies.append(await say(client, wechat, text, user="oUser-messages-2"))
         await store.close()
     assert texts.choices_heading in replies[0]
-    assert replies[1].startswith("【上海｜")
+    assert replies[1].startswith("⏳ 上海｜")
 
 
 _SAMPLES = [

@@ -49,5 +49,5 @@ def test_wheel_installs_and_answers_outside_the_checkout(tmp_path: Path) -> None
         "2026-11-26",
         cwd=tmp_path,
     )
-    assert "【上海｜已过期，可能还在宽限期内】" in answer
+    assert "上海｜已过期，可能还在宽限期" in answer
     assert "2026年12月19日" in answer

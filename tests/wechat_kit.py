@@ -18,6 +18,7 @@ from bot.channels.wechat.app import mount_wechat
 from bot.channels.wechat.security import sign
 from bot.cli.runtime import Runtime
 from bot.core.clock import Clock
+from bot.core.dialog import Dialog
 from bot.core.engine import Engine
 from bot.metrics import Metrics
 from bot.server import build_app
@@ -141,6 +142,13 @@ def settings(**overrides: Any) -> Settings:
         "wechat_allow_plaintext": True,
     }
     return Settings(**(values | overrides))
+
+
+def full_verdicts(parts: Engine, store: Stores, clock: Clock) -> Engine:
+    """Engine parts whose verdicts are the whole text (as `qianzhu ask --full`): the longest replies there are,
+    for the tests of what happens to a reply that does not fit."""
+    dialog = Dialog(parts.catalog, parts.dialog.understanding, full=True)
+    return Engine(parts.catalog, store, clock, dialog=dialog)
 
 
 def runtime(parts: Engine, store: Stores, clock: Clock, config: Settings | None = None) -> Runtime:

@@ -58,6 +58,7 @@ CASE_TEXT_FIELDS = (
     "brief_hedged",
     "card",
     "card_today",
+    "card_today_hedged",
     "card_hedged",
     "card_no_deadline",
     "next_step",

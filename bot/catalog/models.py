@@ -142,6 +142,7 @@ class CaseText(Strict):
     brief_hedged: str | None = None
     card: str  # the first line of the short verdict card: case, city, countdown and deadline
     card_today: str | None = None
+    card_today_hedged: str | None = None
     card_hedged: str | None = None
     card_no_deadline: str | None = None
     next_step: str  # the card's one thing to do now

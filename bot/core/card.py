@@ -29,7 +29,10 @@ class CardRenderer:
         """The first line: case, city, countdown and deadline."""
         case = self.renderer.case_text(verdict.case, rule)
         hedged = is_hedged(verdict, rule)
-        if verdict.deadline is not None and verdict.days_left == 0 and case.card_today:
+        today = verdict.deadline is not None and verdict.days_left == 0
+        if today and hedged and case.card_today_hedged:  # the last day of a figure we are unsure of
+            line = case.card_today_hedged
+        elif today and case.card_today and not hedged:
             line = case.card_today
         elif hedged and case.card_hedged:
             line = case.card_hedged

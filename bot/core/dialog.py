@@ -85,7 +85,7 @@ class Dialog:
         if command == "topics":
             return self._with_resume(session, [self._topics()], "command.topics")
         detail = self._details.get(self._command_key(reading.text))
-        if detail is not None:
+        if detail is not None and (detail in ACTIONS or not self.full):  # the whole text has every detail
             asked = self._detail(session, detail, today)
             if asked is not None:
                 return asked
@@ -157,7 +157,7 @@ class Dialog:
         ):
             return self._place_or_not(s, reading, today)
         if intent == "smalltalk.thanks":
-            return self._with_resume(s, [self.p("thanks")], intent)
+            return self._with_resume(s, [self.p("thanks")], intent, self._more(s, today), more=True)
         return self._fallback(s, reading, notes)
 
     # -- replies -------------------------------------------------------------------------------------------
@@ -186,7 +186,7 @@ class Dialog:
             invited = cues.INVITES.search(answer)  # many answers already invite
             offer = [] if invited else [self.p(offer_key, city=city) if city else self.p(offer_key)]
             return Turn([Reply("\n".join([*notes, answer, *offer]))], intent, s)
-        return self._with_resume(s, [*notes, answer], intent, change)
+        return self._with_resume(s, [*notes, answer], intent, (*change, *self._more(s, today)), more=True)
 
     def _plan(self, s: Session, plan: DateFinding, notes: list[str], today: date) -> Turn:
         """「明天去来得及吗」: checked against the deadline already given, never taken for the expiry."""
@@ -204,7 +204,8 @@ class Dialog:
         texts = [*notes, *basis, self.followups.plan(day, plan.matched, verdict, rule)]
         if plan.role != "plan":
             texts.append(self.p("plan_hint", date=f"{day.month}月{day.day}日"))
-        return Turn([Reply("\n".join(texts), change)], "plan", s, verdict, (verdict.case,))
+        reply = Reply("\n".join(texts), (*change, *self._more(s, today)), self.p("more_heading"))
+        return Turn([reply], "plan", s, verdict, (verdict.case,))
 
     def _followup(self, s: Session, reading: Reading, intent: str | None, today: date) -> Turn | None:
         """After a verdict: 还有几天 gets the countdown and 依据是什么 the sources, not the whole verdict again."""
@@ -212,11 +213,13 @@ class Dialog:
         if verdict is None:
             return None
         if cues.SOURCES.search(reading.text):
-            return Turn([Reply(self.followups.sources(rule))], "followup.sources", s, verdict, (verdict.case,))
+            reply = Reply(self.followups.sources(rule), self._more(s, today, "sources"), self.p("more_heading"))
+            return Turn([reply], "followup.sources", s, verdict, (verdict.case,))
         if intent == "flow.expired" or cues.COUNTDOWN.search(reading.text):
             basis, change = self._basis(s, today)
             text = "\n".join([*basis, self.followups.countdown(verdict, rule, self._label(s))])
-            return Turn([Reply(text, change)], "followup.countdown", s, verdict, (verdict.case,))
+            reply = Reply(text, (*change, *self._more(s, today)), self.p("more_heading"))
+            return Turn([reply], "followup.countdown", s, verdict, (verdict.case,))
         return None
 
     def _next_step(self, s: Session, notes: list[str], intent: str, today: date) -> Turn:
@@ -394,12 +397,17 @@ class Dialog:
             text = f"{self.p('approx_range', first=fmt_date(first), last=fmt_date(last))}\n\n{text}"
         return verdict, rule, text, (verdict.case,)
 
-    def _with_resume(self, s: Session, texts: list[str], intent: str, choices: tuple[str, ...] = ()) -> Turn:
-        """Answers, then repeats the question the conversation was waiting on, if any."""
-        answer = Reply("\n".join(texts), choices)
+    def _with_resume(
+        self, s: Session, texts: list[str], intent: str, choices: tuple[str, ...] = (), more: bool = False
+    ) -> Turn:
+        """Answers, then repeats the question the conversation was waiting on, if any. `more`: the choices are
+        what can be asked next (after a verdict: its details), shown only when no question follows."""
         question = self._question(s) if s.started and s.pending else None
         if question is None:
-            return Turn([answer], intent, s)
+            return Turn(
+                [Reply("\n".join(texts), choices, self.p("more_heading") if more and choices else "")], intent, s
+            )
+        answer = Reply("\n".join(texts), () if more else choices)
         return Turn([answer, Reply(f"{self.p('resume')}{question.text}", question.choices)], intent, s)
 
     def _bad_date(self, s: Session, finding: DateFinding, notes: list[str]) -> Turn:

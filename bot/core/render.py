@@ -195,7 +195,10 @@ def basis_text(catalog: Catalog, cited: Cited) -> str:
     title = cited.source_title
     cut = min((i for i in (title.find("："), title.find("（")) if i >= 4), default=len(title))
     label = CONFIDENCE_LABELS.get(cited.confidence, cited.confidence)
-    return catalog.prompt("basis", source=title[:cut], confidence=label)
+    source = title[:cut]
+    if source.count("《") > source.count("》"):  # 《江苏省…办法（…）》 cut at its gloss keeps its closing mark
+        source += "》"
+    return catalog.prompt("basis", source=source, confidence=label)
 
 
 def is_hedged(verdict: Verdict, rule: CityRule) -> bool:
