@@ -87,14 +87,14 @@ class FakeBotApi:
     def _result(self, method: str, params: Json) -> Any:
         if method == "getMe":
             return BOT
-        if method in ("sendMessage", "editMessageReplyMarkup", "editMessageText"):
+        if method in ("sendMessage", "sendDocument", "editMessageReplyMarkup", "editMessageText"):
             chat_id = int(params.get("chat_id") or USER["id"])
             chat = private() if chat_id > 0 else GROUP
             message_id = int(params.get("message_id") or next(self._message_ids))
-            if method == "sendMessage" and params.get("reply_markup"):
+            if method in ("sendMessage", "sendDocument") and params.get("reply_markup"):
                 KEYBOARDS[chat_id] = {
                     "message_id": message_id,
-                    "text": params["text"],
+                    "text": params.get("text") or params.get("caption", ""),
                     "reply_markup": params["reply_markup"],
                 }
             return {"message_id": message_id, "date": DATE, "chat": chat, "from": BOT, "text": params.get("text", "")}
@@ -149,6 +149,10 @@ class FakeRequest(BaseRequest):
     ) -> tuple[int, bytes]:
         self.urls.append(url)
         params = decode(request_data.json_parameters) if request_data else {}
+        if request_data is not None and request_data.multipart_data:  # files: {field: (name, bytes, type)}
+            params["_files"] = {
+                field: (value[0], value[1]) for field, value in request_data.multipart_data.items() if len(value) >= 2
+            }
         status, body = await self.api.handle(url.rsplit("/", 1)[-1], params)
         return status, json.dumps(body).encode()
 
