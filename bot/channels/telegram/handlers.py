@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import date
 from typing import Any
 
 from telegram import Bot, CallbackQuery, Chat, InlineKeyboardMarkup, LinkPreviewOptions, Message, Update, User
@@ -13,7 +12,8 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 
 from bot.channels.telegram.buttons import Choice, Faq, HelpPage, RemindOff, RemindOn, RemindStop, pages
 from bot.channels.telegram.channel import TelegramChannel
-from bot.channels.telegram.reminders import day_of, listing, reminder_buttons, reminder_items
+from bot.channels.telegram.reminder_actions import ReminderActions
+from bot.channels.telegram.reminders import listing
 from bot.channels.telegram.translate import (
     CHANNEL,
     GROUPS,
@@ -24,9 +24,6 @@ from bot.channels.telegram.translate import (
     is_for_bot,
     user_id,
 )
-from bot.core.clock import calendar_now
-from bot.core.render import fmt_date
-from bot.store.extras import Deadline
 
 log = logging.getLogger(__name__)
 COMMANDS = ("start", "help", "reset", "forget", "remind")
@@ -63,6 +60,7 @@ class Handlers:
     def __init__(self, channel: TelegramChannel) -> None:
         self.channel = channel
         self.texts = channel.texts
+        self.reminders = ReminderActions(channel)
 
     def register(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         for name in COMMANDS:
@@ -84,7 +82,7 @@ class Handlers:
         who = _who(update)
         wanted = self.channel.codec.read_start(context.args[0]) if context.args else None
         if wanted is not None and who is not None and who[0].type not in GROUPS:
-            await self._schedule(context.bot, *who, wanted)  # the private-chat link from a group's verdict
+            await self.reminders.schedule(context.bot, *who, wanted)  # the private-chat link from a group's verdict
             return
         await self._command(update, context, "/start")
 
@@ -111,7 +109,7 @@ class Handlers:
             await self._say(context.bot, *who, self.texts.reminders.group_only_private, None, message.message_id)
             return
         if context.args and context.args[0].lower() in self.texts.reminders.cancel_words:
-            await self._cancel_reminders(context.bot, *who)
+            await self.reminders.cancel_all(context.bot, *who)
             return
         chat, user = who
         texts = self.texts.reminders
@@ -180,11 +178,13 @@ class Handlers:
         elif isinstance(action, RemindOn) and chat.type in GROUPS:  # a 🔔 sent to a group before the links
             await self._say(context.bot, chat, user, self.texts.reminders.group_only_private)
         elif isinstance(action, RemindOn):
-            await self._schedule(context.bot, chat, user, action)
+            await self.reminders.schedule(context.bot, chat, user, action)
         elif isinstance(action, RemindOff):
-            await self._cancel_reminders(context.bot, chat, user)
+            await self.reminders.cancel_all(context.bot, chat, user)
         elif isinstance(action, RemindStop):
-            await self._stop(context.bot, query, chat, user, action)
+            if action.done:  # 我办好了 under a reminder: the press shows, the buttons go
+                await self._acknowledge(context.bot, query)
+            await self.reminders.stop(context.bot, chat, user, action)
 
     async def error(self, update: object, context: Context) -> None:
         """The last resort for one update: logged without ids and counted; the next update goes on as usual."""
@@ -258,41 +258,6 @@ class Handlers:
         nav += [codec.page_button(texts.next, page + 1)] if page + 1 < len(book) else []
         return InlineKeyboardMarkup([*rows, nav])
 
-    async def _schedule(self, bot: Bot, chat: Chat, user: User, action: RemindOn) -> None:
-        """Sets one deadline's reminders, leaving the user's other deadlines' alone. Whose deadline it is and
-        when its window opens come from the conversation, as long as it still gives this deadline."""
-        channel, texts = self.channel, self.texts.reminders
-        label, window_start = await self._about(chat, user, action)
-        items = []
-        if action.deadline > channel.clock.today():
-            title = channel.catalog.cases[action.case].title
-            now = calendar_now(channel.clock)
-            items = reminder_items(action.deadline, title, now, texts, label, window_start)
-        if not items:
-            await self._say(bot, chat, user, texts.too_late)
-            return
-        deadline = Deadline(action.deadline, action.case, label)
-        details = [channel.catalog.prompts.details[name][0] for name in ("materials", "office")]
-        buttons = reminder_buttons(channel.codec, details, texts.done_button, deadline)
-        key = channel.key(chat, user)
-        stored = await channel.store.add_reminders(key, CHANNEL, str(chat.id), items, deadline, buttons)
-        dates = "、".join(escape(day_of(r)) for r in stored)
-        values = {"label": escape(label or texts.default_label), "deadline": escape(fmt_date(action.deadline))}
-        await self._say(bot, chat, user, texts.scheduled.format(dates=dates, **values))
-
-    async def _about(self, chat: Chat, user: User, action: RemindOn) -> tuple[str, date | None]:
-        """(label, the day the window opens) of the user's current verdict when it is this deadline's; ("",
-        None) when the conversation has moved on or is elsewhere (a link from a group opens a new chat)."""
-        engine = self.channel.engine
-        session = await engine.stored(CHANNEL, user_id(chat, user))
-        if session is None or session.expiry is None:
-            return "", None
-        verdict, _ = engine.dialog.verdict_for(session, self.channel.clock.today())
-        if verdict is None or (verdict.deadline, verdict.case) != (action.deadline, action.case):
-            return "", None
-        window = verdict.window_start if verdict.case == "not_expired" else None
-        return engine.dialog.label_of(session), window
-
     def _on_reminder(self, query: CallbackQuery) -> bool:
         """Whether the pressed message is a reminder (it has a 我办好了), not an answer."""
         shown = query.message
@@ -303,26 +268,3 @@ class Handlers:
             for row in rows
             for button in row
         )
-
-    async def _stop(self, bot: Bot, query: CallbackQuery, chat: Chat, user: User, action: RemindStop) -> None:
-        """One deadline's reminders stop: cancelled from /remind, or 我办好了 under a reminder (which then
-        shows the press and loses its buttons)."""
-        channel, texts = self.channel, self.texts.reminders
-        key = channel.key(chat, user)
-        gone = [r for r in await channel.store.reminders_for(key) if r.deadline_id == action.deadline_id]
-        if not await channel.store.cancel_reminders(key, action.deadline_id) and not action.done:
-            await self._say(bot, chat, user, texts.already_stopped)
-            return
-        if action.done:
-            await self._acknowledge(bot, query)
-        deadline = gone[0].deadline if gone else None
-        if deadline is None:  # kept from before deadlines (or already gone): nothing to name
-            await self._say(bot, chat, user, texts.cancelled_earlier)
-            return
-        values = {"label": escape(deadline.label or texts.default_label), "deadline": escape(fmt_date(deadline.day))}
-        await self._say(bot, chat, user, (texts.done if action.done else texts.cancelled_one).format(**values))
-
-    async def _cancel_reminders(self, bot: Bot, chat: Chat, user: User) -> None:
-        cancelled = await self.channel.store.cancel_reminders(self.channel.key(chat, user))
-        texts = self.texts.reminders
-        await self._say(bot, chat, user, texts.cancelled if cancelled else texts.nothing_to_cancel)
