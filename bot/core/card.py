@@ -78,7 +78,8 @@ class CardRenderer:
         renderer = self.renderer
         case = renderer.case_text(verdict.case, rule)
         if detail == "materials":
-            return "\n".join([p("topic_materials", city=label, title=case.title), bullet(case.materials)])
+            title = renderer.title(verdict, rule)
+            return "\n".join([p("topic_materials", city=label, title=title), bullet(case.materials)])
         if detail == "office":
             return p("topic_office", city=label, office=rule.office)
         if detail == "channels":

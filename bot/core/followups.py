@@ -39,7 +39,10 @@ class Followups:
             return [self.p("topic_channels", city=city), bullet(channels)]
         if topic == "materials":
             case = self.catalog.cases[case_id or "not_expired"]
-            return [self.p("topic_materials", city=city, title=case.title), bullet(case.materials)]
+            figure = rule.grace if case_id == "within_grace" else rule.cancel_after if case_id == "reapply" else None
+            hedged = figure is not None and figure.confidence in HEDGED  # never a bare fact in a title
+            title = (case.title_hedged if hedged else None) or case.title
+            return [self.p("topic_materials", city=city, title=title), bullet(case.materials)]
         if topic == "grace":
             if rule.grace_days:
                 if rule.grace.confidence in HEDGED:

@@ -56,6 +56,16 @@ class VerdictRenderer:
             return self.catalog.reregister
         return self.catalog.cases[case_id]
 
+    def title(self, verdict: Verdict, rule: CityRule) -> str:
+        """The case's title, hedged where the deciding figure is unsure, without 宽限期 where there is none."""
+        case = self.case_text(verdict.case, rule)
+        hedged = is_hedged(verdict, rule)
+        return (
+            (case.title_hedged if hedged else None)
+            or (case.title_no_grace if verdict.case == "late_endorse" and not rule.grace_days else None)
+            or case.title
+        )
+
     def fields(self, verdict: Verdict, rule: CityRule, city_label: str, whose: str = "您") -> dict[str, object]:
         """The placeholders of the case texts, filled for this verdict."""
         deciding = deciding_figure(verdict, rule)
@@ -81,16 +91,13 @@ class VerdictRenderer:
         case = self.case_text(verdict.case, rule)
         hedged = is_hedged(verdict, rule)
         fields = self.fields(verdict, rule, city_label, whose)
-        title = (case.title_hedged if hedged else None) or (
-            case.title_no_grace if verdict.case == "late_endorse" and not rule.grace_days else None
-        )
         summary = (case.summary_hedged if hedged else None) or case.summary
         todo = (case.todo_hedged if hedged else None) or (
             list(rule.reapply_steps) if verdict.case == "reapply" and rule.reapply_steps else case.todo
         )
         details, sources, notes = self._static_parts(verdict.case, rule)
         lines = [
-            catalog.prompt("verdict_header", city=city_label, title=title or case.title),
+            catalog.prompt("verdict_header", city=city_label, title=self.title(verdict, rule)),
             summary.format(**fields),
             self.deadline_line(verdict, case, hedged).format(**fields),
             *self.day_off(verdict),
