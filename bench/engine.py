@@ -276,10 +276,10 @@ async def run_engine(messages: list[tuple[str, str]], paired: bool = False) -> d
     """The full engine on a SQLite file. Paired: after each chunk, bare jieba.lcut on the same texts, so
     both sides see the same machine (its speed drifts by a factor of two over a minute here)."""
     from bot.catalog.loader import load_catalog
-    from bot.cli.runtime import settle_heap
     from bot.core.clock import SystemClock
     from bot.core.engine import Engine
     from bot.core.messages import Message
+    from bot.runtime import settle_heap
     from bot.store.sqlite import SqliteStore
 
     if paired:

@@ -11,15 +11,14 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
-from bot import __version__, logs
+from bot import __version__, exits, logs
 from bot.catalog.loader import default_content_dir, load_catalog
-from bot.cli import exits
 from bot.cli.chat import ask, chat
 from bot.cli.replay import replay
-from bot.cli.runtime import catalog_or_exit, running
 from bot.cli.stats_cmd import since_days
 from bot.core.clock import Clock, FixedClock, SystemClock, TestClock
 from bot.core.errors import ContentError
+from bot.runtime import catalog_or_exit, running
 from bot.settings import Settings
 
 log = logging.getLogger("bot")

@@ -18,9 +18,9 @@ from bot.asgi import Endpoint, Receive, Scope, Send
 from bot.calendar_file import MEDIA_TYPE
 from bot.calendar_links import CalendarLinks
 from bot.calendar_texts import load_texts as load_calendar_texts
-from bot.cli.runtime import EXIT_CONTENT, Runtime, StartupFailed
 from bot.core.errors import ContentError
 from bot.logs import new_request_id
+from bot.runtime import EXIT_CONTENT, Runtime, StartupFailed
 
 log = logging.getLogger(__name__)
 Hook = Callable[[], Awaitable[None]]

@@ -10,10 +10,10 @@ import pytest
 
 from bot.catalog.catalog import Catalog
 from bot.catalog.loader import load_catalog
-from bot.cli.runtime import Runtime
 from bot.core.clock import FixedClock
 from bot.core.dialog import Dialog
 from bot.core.engine import Engine
+from bot.runtime import Runtime
 from bot.store.memory import MemoryStore
 from tests.wechat_kit import runtime as wechat_runtime
 from tests.wechat_kit import wechat_server

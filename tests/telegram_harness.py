@@ -13,9 +13,9 @@ from telegram import Update
 from bot.channels.telegram.app import TelegramBot
 from bot.channels.telegram.delivery import Retrying
 from bot.channels.telegram.texts import TelegramTexts, load_texts
-from bot.cli.runtime import Runtime
 from bot.core.engine import Engine
 from bot.metrics import Metrics
+from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.store.extras import Stores
 from tests.fake_telegram import TOKEN, FakeBotApi, FakeRequest

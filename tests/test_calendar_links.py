@@ -14,10 +14,10 @@ from icalendar import Calendar
 from pydantic import SecretStr
 
 from bot.calendar_links import LIFETIME, MAX_TOKEN_CHARS, CalendarLinks, Link
-from bot.cli.runtime import Runtime
 from bot.core.clock import Clock, FixedClock, TestClock
 from bot.core.engine import Engine
 from bot.core.verdicts import Verdict, decide
+from bot.runtime import Runtime
 from bot.server import build_app
 from bot.settings import Settings
 from bot.store.memory import MemoryStore

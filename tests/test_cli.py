@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import exits
+from bot import exits
 from bot.cli.chat import render
 from bot.core.messages import Reply
 from tests.servers import free_port

@@ -14,7 +14,7 @@ from bot.core.engine import Engine
 from bot.store.extras import NO_DEADLINE, Deadline
 from bot.store.memory import MemoryStore
 from bot.store.sqlite import SqliteStore
-from bot.store.sqlite_schema import SCHEMA_VERSION
+from bot.store.sqlite.schema import SCHEMA_VERSION
 from tests.fake_telegram import USER, button, message
 from tests.sqlite_kit import raw
 from tests.telegram_harness import running_bot

@@ -16,12 +16,12 @@ import httpx
 from pydantic import SecretStr
 
 from bot.asgi import Receive, Scope, Send, read_body, respond
-from bot.cli.runtime import Runtime
 from bot.cli.serve_cmd import Server, Stop, listen
 from bot.connections import Connections, GuardedConfig, Limits
 from bot.core.engine import Engine
 from bot.core.messages import Message
 from bot.metrics import Metrics
+from bot.runtime import Runtime
 from bot.server import App, Mounted, build_app
 from bot.settings import Settings
 from bot.store.extras import Stores

@@ -14,7 +14,7 @@ import pytest
 from bot.core.clock import FixedClock
 from bot.core.errors import StoreError
 from bot.store.sqlite import SqliteStore
-from bot.store.sqlite_checkpoint import CHECKPOINT_EVERY
+from bot.store.sqlite.checkpoint import CHECKPOINT_EVERY
 from tests.sqlite_kit import T0, opened, raw, statements
 
 

@@ -15,8 +15,8 @@ import pytest
 from bot.core.clock import FixedClock
 from bot.store.memory import MemoryStore
 from bot.store.sqlite import SqliteStore
-from bot.store.sqlite_checkpoint import IDLE_LIMIT, WAL_LIMIT, wal_size
-from bot.store.sqlite_purge import PURGE_BATCH, PURGE_DOCUMENTS, PURGE_ONCE
+from bot.store.sqlite.checkpoint import IDLE_LIMIT, WAL_LIMIT, wal_size
+from bot.store.sqlite.purge import PURGE_BATCH, PURGE_DOCUMENTS, PURGE_ONCE
 from tests.sqlite_kit import T0, opened, raw, statements
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.clock import FixedClock
-from bot.store.sqlite_cache import REVALIDATE, DocumentCache
+from bot.store.sqlite.cache import REVALIDATE, DocumentCache
 from tests.sqlite_kit import T0, opened, raw, statements
 
 

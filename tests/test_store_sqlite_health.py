@@ -17,7 +17,7 @@ from bot.core.clock import FixedClock
 from bot.core.errors import StoreError, StoreUnavailable
 from bot.store.memory import MemoryStore
 from bot.store.sqlite import SqliteStore
-from bot.store.sqlite_health import MIN_FREE
+from bot.store.sqlite.health import MIN_FREE
 from tests.sqlite_kit import T0, opened, raw
 
 

@@ -11,8 +11,8 @@ import pytest
 from bot.core.clock import FixedClock
 from bot.store.base import NO_VERSION
 from bot.store.sqlite import SqliteStore
-from bot.store.sqlite_extras import EXTRA_SCHEMA
-from bot.store.sqlite_traffic import TRAFFIC_SCHEMA
+from bot.store.sqlite.extras import EXTRA_SCHEMA
+from bot.store.sqlite.traffic import TRAFFIC_SCHEMA
 from tests.sqlite_kit import T0, opened, raw
 
 OLD_SCHEMA = (  # what version 1 files held before documents had versions

@@ -16,8 +16,8 @@ import pytest
 from pydantic import SecretStr
 
 from bot.channels.telegram.webhook import CLAIM_WAIT, MAX_BODY, SECRET_HEADER, mount_telegram, secret_matches
-from bot.cli.runtime import Runtime
 from bot.core.engine import Engine
+from bot.runtime import Runtime
 from bot.server import build_app
 from bot.store.extras import Stores
 from bot.store.memory import MemoryStore

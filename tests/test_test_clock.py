@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.cli import exits
+from bot import exits
 from bot.core.clock import FixedClock, SystemClock, TestClock
 from bot.settings import Settings
 from tests.test_serve_process import ROOT, serve_env, served

@@ -13,9 +13,9 @@ import httpx
 import pytest
 
 from bot.channels.wechat.parse import MAX_DEPTH
-from bot.cli.runtime import Runtime
 from bot.core.clock import FixedClock
 from bot.core.engine import Engine
+from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.store.memory import MemoryStore
 from bot.store.sqlite import SqliteStore

@@ -13,9 +13,9 @@ from icalendar import Calendar
 from pydantic import SecretStr
 
 from bot.catalog.catalog import Catalog
-from bot.cli.runtime import Runtime
 from bot.core.clock import Clock, FixedClock, TestClock
 from bot.core.engine import Engine
+from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.store.memory import MemoryStore
 from tests.conftest import TODAY

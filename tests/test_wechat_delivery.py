@@ -11,9 +11,9 @@ from pydantic import SecretStr
 
 from bot.channels.wechat.api import WeChatApi, WeChatApiError
 from bot.channels.wechat.texts import load_texts
-from bot.cli.runtime import Runtime
 from bot.core.clock import FixedClock
 from bot.core.engine import Engine
+from bot.runtime import Runtime
 from bot.store.memory import MemoryStore
 from tests.fake_wechat_api import fake_wechat_api
 from tests.servers import free_port

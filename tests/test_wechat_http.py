@@ -11,9 +11,9 @@ import pytest
 from pydantic import SecretStr
 
 from bot.channels.wechat.security import sign
-from bot.cli.runtime import Runtime
 from bot.core.clock import FixedClock
 from bot.core.engine import Engine
+from bot.runtime import Runtime
 from bot.store.memory import MemoryStore
 from tests.wechat_kit import (
     AES_KEY,

@@ -12,10 +12,10 @@ from wechatpy import parse_message
 from bot.channels.wechat.parse import to_message, xml_root
 from bot.channels.wechat.replies import SENTENCE_ENDS
 from bot.channels.wechat.texts import WechatTexts, load_texts
-from bot.cli.runtime import Runtime
 from bot.core.clock import FixedClock
 from bot.core.engine import Engine
 from bot.core.messages import Message
+from bot.runtime import Runtime
 from bot.store.memory import MemoryStore
 from bot.store.sqlite import SqliteStore
 from tests.wechat_kit import (

@@ -16,11 +16,11 @@ from wechatpy.crypto import PrpCrypto, WeChatCrypto
 
 from bot.channels.wechat.app import mount_wechat
 from bot.channels.wechat.security import sign
-from bot.cli.runtime import Runtime
 from bot.core.clock import Clock
 from bot.core.dialog import Dialog
 from bot.core.engine import Engine
 from bot.metrics import Metrics
+from bot.runtime import Runtime
 from bot.server import build_app
 from bot.settings import Settings
 from bot.store.extras import Stores

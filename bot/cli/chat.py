@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from bot.cli import exits
+from bot import exits
 from bot.core.clock import calendar_now
 from bot.core.engine import Engine
 from bot.core.messages import Message, Reply

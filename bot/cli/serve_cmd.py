@@ -20,10 +20,9 @@ from collections.abc import Generator, Iterator
 
 import uvicorn
 
-from bot import logs
-from bot.cli import exits
-from bot.cli.runtime import Runtime, StartupFailed, warn_if_unsalted
+from bot import exits, logs
 from bot.connections import Connections, GuardedConfig, Limits, raise_descriptor_limit
+from bot.runtime import Runtime, StartupFailed, warn_if_unsalted
 from bot.server import App, Mounted, build_app
 
 log = logging.getLogger(__name__)

@@ -9,9 +9,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TextIO
 
-from bot.cli.runtime import EXIT_STORE
 from bot.core.clock import Clock
 from bot.core.errors import StoreError
+from bot.runtime import EXIT_STORE
 from bot.settings import Settings
 from bot.stats.render import markdown, terminal
 from bot.stats.summary import summarise

@@ -10,11 +10,11 @@ import sys
 from telegram import Bot
 from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 
+from bot import exits
 from bot.channels.telegram.app import ALLOWED_UPDATES, TelegramBot, file_url, guard_logs
 from bot.channels.telegram.texts import TelegramTexts, load_texts
-from bot.cli import exits
-from bot.cli.runtime import EXIT_CONFIG, EXIT_CONTENT, Runtime, StartupFailed, warn_if_unsalted
 from bot.core.errors import ContentError
+from bot.runtime import EXIT_CONFIG, EXIT_CONTENT, Runtime, StartupFailed, warn_if_unsalted
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -8,8 +8,8 @@ from bot.catalog.loader import default_content_dir
 from bot.channels.wechat.api import WeChatApi, WeChatApiError
 from bot.channels.wechat.menu import check_clicks, load_menu
 from bot.channels.wechat.texts import load_texts
-from bot.cli.runtime import EXIT_CONFIG, EXIT_CONTENT
 from bot.core.errors import ContentError
+from bot.runtime import EXIT_CONFIG, EXIT_CONTENT
 from bot.settings import Settings
 
 EXIT_API = 1

@@ -18,7 +18,7 @@ from bot.channels.telegram.delivery import Retrying
 from bot.channels.telegram.handlers import COMMANDS, Handlers
 from bot.channels.telegram.reminders import ReminderLoop
 from bot.channels.telegram.texts import TelegramTexts
-from bot.cli.runtime import Runtime
+from bot.runtime import Runtime
 
 TelegramApp = Application[Any, Any, Any, Any, Any, Any]
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]

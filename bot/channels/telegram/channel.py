@@ -19,7 +19,6 @@ from bot.channels.telegram.delivery import Retrying, send, send_file
 from bot.channels.telegram.reminders import due_times
 from bot.channels.telegram.texts import TelegramTexts
 from bot.channels.telegram.translate import CHANNEL, GROUPS, Outgoing, escape, render, to_message, user_id
-from bot.cli.runtime import Runtime
 from bot.core.clock import Clock, calendar_now
 from bot.core.dialog import Turn
 from bot.core.engine import Engine
@@ -27,6 +26,7 @@ from bot.core.messages import Reply
 from bot.core.render import fmt_date
 from bot.core.verdicts import Verdict
 from bot.metrics import Metrics
+from bot.runtime import Runtime
 from bot.store.extras import Stores
 
 log = logging.getLogger(__name__)

@@ -31,8 +31,8 @@ from telegram.request import BaseRequest
 from bot.channels.telegram.app import TelegramBot, guard_logs
 from bot.channels.telegram.texts import load_texts
 from bot.channels.telegram.translate import CHANNEL
-from bot.cli.runtime import EXIT_CONTENT, Runtime, StartupFailed
 from bot.core.errors import ContentError, StoreError
+from bot.runtime import EXIT_CONTENT, Runtime, StartupFailed
 from bot.server import Mounted
 
 log = logging.getLogger(__name__)

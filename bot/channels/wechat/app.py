@@ -23,9 +23,9 @@ from bot.channels.wechat.parse import MAX_BODY, Envelope, Inbound, Malformed, op
 from bot.channels.wechat.replies import passive_xml
 from bot.channels.wechat.security import Forbidden, Guard
 from bot.channels.wechat.texts import load_texts
-from bot.cli.runtime import EXIT_CONFIG, EXIT_CONTENT, Runtime, StartupFailed
 from bot.core.errors import ContentError
 from bot.metrics import Metrics
+from bot.runtime import EXIT_CONFIG, EXIT_CONTENT, Runtime, StartupFailed
 from bot.server import Mounted, calendar_links_for
 from bot.settings import Settings
 from bot.store.extras import OnceStore

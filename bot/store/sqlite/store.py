@@ -16,16 +16,16 @@ from bot.core.clock import Clock
 from bot.core.errors import StoreError, StoreUnavailable
 from bot.store.base import NO_VERSION, SESSION_TTL, Versioned
 from bot.store.locks import KeyedLocks
-from bot.store.sqlite_cache import DocumentCache
-from bot.store.sqlite_checkpoint import Checkpointer, truncate_wal
-from bot.store.sqlite_commit import GroupCommit
-from bot.store.sqlite_errors import translate
-from bot.store.sqlite_extras import SqliteExtras
-from bot.store.sqlite_health import PING_TIMEOUT, probe, room_to_write
-from bot.store.sqlite_purge import PURGE_EVERY, SqlitePurge, purge_all
-from bot.store.sqlite_schema import SCHEMA_VERSION, prepare
-from bot.store.sqlite_traffic import SqliteTraffic
-from bot.store.sqlite_versions import INSERT_NEW, SELECT, UPDATE_IF, UPSERT, fresh_version
+from bot.store.sqlite.cache import DocumentCache
+from bot.store.sqlite.checkpoint import Checkpointer, truncate_wal
+from bot.store.sqlite.commit import GroupCommit
+from bot.store.sqlite.errors import translate
+from bot.store.sqlite.extras import SqliteExtras
+from bot.store.sqlite.health import PING_TIMEOUT, probe, room_to_write
+from bot.store.sqlite.purge import PURGE_EVERY, SqlitePurge, purge_all
+from bot.store.sqlite.schema import SCHEMA_VERSION, prepare
+from bot.store.sqlite.traffic import SqliteTraffic
+from bot.store.sqlite.versions import INSERT_NEW, SELECT, UPDATE_IF, UPSERT, fresh_version
 from bot.store.traffic_buffer import TrafficBuffer
 
 IN_MEMORY = ":memory:"

@@ -24,9 +24,9 @@ from typing import Any, TypeVar
 
 from bot.core.clock import Clock
 from bot.core.errors import StoreError, StoreUnavailable
-from bot.store.sqlite_checkpoint import IDLE_LIMIT, Checkpointer, restart_wal, truncate_wal, wal_size
-from bot.store.sqlite_errors import translate
-from bot.store.sqlite_traffic import traffic_purge
+from bot.store.sqlite.checkpoint import IDLE_LIMIT, Checkpointer, restart_wal, truncate_wal, wal_size
+from bot.store.sqlite.errors import translate
+from bot.store.sqlite.traffic import traffic_purge
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -9,12 +9,12 @@ from contextlib import suppress
 from typing import Any
 
 from bot.core.errors import StoreError, StoreUnavailable
-from bot.store.sqlite_checkpoint import WAL_LIMIT
-from bot.store.sqlite_errors import corrupt
-from bot.store.sqlite_extras import EXTRA_SCHEMA, add_reminder_columns
-from bot.store.sqlite_purge import INDEXES
-from bot.store.sqlite_traffic import TRAFFIC_SCHEMA
-from bot.store.sqlite_versions import add_version_column
+from bot.store.sqlite.checkpoint import WAL_LIMIT
+from bot.store.sqlite.errors import corrupt
+from bot.store.sqlite.extras import EXTRA_SCHEMA, add_reminder_columns
+from bot.store.sqlite.purge import INDEXES
+from bot.store.sqlite.traffic import TRAFFIC_SCHEMA
+from bot.store.sqlite.versions import add_version_column
 
 Execute = Callable[..., tuple[list[Any], int]]  # SqliteStore._execute: (sql, parameters) -> (rows, changed)
 

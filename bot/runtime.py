@@ -10,9 +10,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot import exits
 from bot.catalog.catalog import Catalog
 from bot.catalog.loader import load_catalog
-from bot.cli import exits
 from bot.core.clock import Clock
 from bot.core.dialog import Dialog
 from bot.core.engine import Engine
@@ -24,7 +24,7 @@ from bot.store.extras import Stores
 from bot.store.factory import open_store
 
 log = logging.getLogger(__name__)
-EXIT_CONTENT = exits.CONTENT  # the names the channels import; bot.cli.exits holds the whole table
+EXIT_CONTENT = exits.CONTENT  # the names the channels import; bot.exits holds the whole table
 EXIT_STORE = exits.STORE
 EXIT_CONFIG = exits.CONFIG
 
