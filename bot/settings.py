@@ -136,6 +136,7 @@ class Settings:
     wechat_allow_plaintext: bool = False  # with an AES key: also accept plaintext posts (compatible-mode migration)
     metrics_token: SecretStr | None = None  # when set, /metrics wants `Authorization: Bearer <token>`
     shutdown_grace: float = 10.0  # seconds to finish in-flight requests after SIGTERM/SIGINT
+    poll_lease: float = 30.0  # QIANZHU_POLL_LEASE: seconds a `qianzhu telegram` poller holds the bot without renewing
     record_unmatched: bool = True  # count turns and keep unanswered questions, masked, for 90 days (`qianzhu stats`)
     testing: bool = False  # QIANZHU_TESTING: allows the test clock
     today: date | None = None  # QIANZHU_TODAY: the test clock's first date (Asia/Shanghai); needs `testing`
@@ -171,6 +172,7 @@ class Settings:
             wechat_allow_plaintext=_flag(env, "WECHAT_ALLOW_PLAINTEXT", False),
             metrics_token=_secret(env, "QIANZHU_METRICS_TOKEN"),
             shutdown_grace=_number(env, "QIANZHU_SHUTDOWN_GRACE", 10.0),
+            poll_lease=_number(env, "QIANZHU_POLL_LEASE", 30.0),
             record_unmatched=_flag(env, "QIANZHU_RECORD_UNMATCHED", True),
             testing=_flag(env, "QIANZHU_TESTING", False),
             today=_test_today(env),
