@@ -82,6 +82,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--db", help="SQLite file (default: $QIANZHU_DB)")
     p.add_argument("--metrics-port", type=int, help="serve /metrics on this port only, not on --port")
     p.add_argument("--metrics-host", default="127.0.0.1", help="the address for --metrics-port (127.0.0.1)")
+    p.add_argument(
+        "--reuse-port", action="store_true", help="let several serve processes on this host share --port (SO_REUSEPORT)"
+    )
 
     p = sub.add_parser("wechat", help="WeChat Official Account tools")
     wechat = p.add_subparsers(dest="wechat_command", required=True)
@@ -172,7 +175,9 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
 
         with stop_signals() as stop:  # from here to the store's close, SIGTERM and SIGINT stop cleanly
             async with running(settings, catalog, args.db or settings.db, clock) as runtime:
-                return await serve(runtime, args.host, args.port, stop, args.metrics_port, args.metrics_host)
+                return await serve(
+                    runtime, args.host, args.port, stop, args.metrics_port, args.metrics_host, args.reuse_port
+                )
     if args.command == "chat":
         async with running(settings, catalog, args.db or settings.db, clock) as runtime:
             return await chat(runtime.engine, args.user, sys.stdin, sys.stdout, new=args.new)

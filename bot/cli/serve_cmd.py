@@ -109,12 +109,15 @@ def mounted_channels(runtime: Runtime) -> list[Mounted]:
     return channels
 
 
-def listen(host: str, port: int) -> socket.socket:
-    """A listening socket, bound before anything starts so that a taken port is reported as such."""
+def listen(host: str, port: int, reuse_port: bool = False) -> socket.socket:
+    """A listening socket, bound before anything starts so that a taken port is reported as such. `reuse_port`:
+    several processes on one host share the port, and the kernel spreads new connections over them."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
         sock.listen(BACKLOG)
     except OSError as exc:
@@ -149,6 +152,7 @@ async def serve(
     stop: Stop | None = None,
     metrics_port: int | None = None,
     metrics_host: str = "127.0.0.1",
+    reuse_port: bool = False,
 ) -> int:
     """Serves until a signal; with `metrics_port`, /metrics is served there (and only there)."""
     stop = stop or Stop()
@@ -164,7 +168,7 @@ async def serve(
             file=sys.stderr,
         )
     app = build_app(runtime, channels, metrics_port)
-    sockets = [listen(host, port)]
+    sockets = [listen(host, port, reuse_port)]
     try:
         if metrics_port is not None:
             sockets.append(listen(metrics_host, metrics_port))
