@@ -1,4 +1,4 @@
-"""Reminders grouped by deadline, the same contract on the memory and SQLite stores, and SQLite files from before
+"""Reminders grouped by deadline, the same contract on the memory, SQLite and Redis stores, and SQLite files from before
 deadlines: migrated in place, their reminders still sent, listed and cancelled (also through the fake Bot API)."""
 
 from __future__ import annotations
@@ -13,13 +13,15 @@ from bot.core.clock import SHANGHAI, FixedClock
 from bot.core.engine import Engine
 from bot.store.extras import NO_DEADLINE, Deadline
 from bot.store.memory import MemoryStore
+from bot.store.redis import RedisStore
 from bot.store.sqlite import SqliteStore
 from bot.store.sqlite.schema import SCHEMA_VERSION
 from tests.fake_telegram import USER, button, message
+from tests.redis_kit import redis_store
 from tests.sqlite_kit import raw
 from tests.telegram_harness import running_bot
 
-Extras = MemoryStore | SqliteStore
+Extras = MemoryStore | SqliteStore | RedisStore
 SHANGHAI_DEADLINE = Deadline(date(2026, 12, 19), "within_grace", "上海")
 WIFE_DEADLINE = Deadline(date(2027, 3, 1), "not_expired", "老婆｜北京")
 BUTTONS = (("材料", "c:材料"), ("✅ 我办好了", f"d:{SHANGHAI_DEADLINE.id}"))
@@ -33,8 +35,12 @@ OLD_REMINDERS = (  # the reminders table before deadlines, as files on users' di
 OLD_INSERT = "INSERT INTO reminders (key, channel, address, due_at, text) VALUES (?, ?, ?, ?, ?)"
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "redis"])
 async def store(request: pytest.FixtureRequest, clock: FixedClock, tmp_path: Path) -> AsyncIterator[Extras]:
+    if request.param == "redis":
+        async with redis_store(clock) as opened:
+            yield opened
+        return
     opened: Extras = (
         MemoryStore(clock) if request.param == "memory" else await SqliteStore.open(tmp_path / "x.db", clock)
     )

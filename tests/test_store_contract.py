@@ -1,10 +1,12 @@
-"""The Store contract, run against every store implementation."""
+"""The Store contract, run against every store implementation: memory, SQLite (a file and :memory:) and Redis
+(see tests/redis_kit.py for which Redis)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,9 +15,12 @@ import pytest
 from bot.core.clock import FixedClock
 from bot.core.errors import StoreError
 from bot.store.base import NO_VERSION, SESSION_TTL, Store
+from bot.store.extras import Deadline, Stores
 from bot.store.memory import MemoryStore
+from bot.store.redis import RedisStore
 from bot.store.sqlite import SqliteStore
 from bot.store.traffic import RETENTION_DAYS, Asked, AskedCount, TrafficStore
+from tests.redis_kit import redis_store
 
 T0 = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
 
@@ -25,17 +30,20 @@ def clock() -> FixedClock:
     return FixedClock(T0)
 
 
-@pytest.fixture(params=["memory", "sqlite-file", "sqlite-memory"])
-async def store(request: pytest.FixtureRequest, clock: FixedClock, tmp_path: Path) -> AsyncIterator[Store]:
-    opened: Store
-    if request.param == "memory":
-        opened = MemoryStore(clock)
-    elif request.param == "sqlite-file":
-        opened = await SqliteStore.open(tmp_path / "state.db", clock)
-    else:
-        opened = await SqliteStore.open(":memory:", clock)
-    yield opened
-    await opened.close()
+@pytest.fixture(params=["memory", "sqlite-file", "sqlite-memory", "redis"])
+async def store(request: pytest.FixtureRequest, clock: FixedClock, tmp_path: Path) -> AsyncIterator[Stores]:
+    opened: Stores
+    async with AsyncExitStack() as stack:
+        if request.param == "memory":
+            opened = MemoryStore(clock)
+        elif request.param == "sqlite-file":
+            opened = await SqliteStore.open(tmp_path / "state.db", clock)
+        elif request.param == "sqlite-memory":
+            opened = await SqliteStore.open(":memory:", clock)
+        else:
+            opened = await stack.enter_async_context(redis_store(clock))
+        yield opened
+        await opened.close()
 
 
 async def test_unknown_key_loads_none(store: Store) -> None:
@@ -149,8 +157,13 @@ async def test_use_after_close_raises_store_error(store: Store) -> None:
 
 @pytest.fixture
 async def writers(store: Store, clock: FixedClock) -> AsyncIterator[tuple[Store, Store]]:
-    """Two writers of the same storage, with no lock in common: two SqliteStores on one file, as two processes
-    have them; for a store that cannot be opened twice, the store itself twice (its writers take no lock)."""
+    """Two writers of the same storage, with no lock in common: two SqliteStores on one file, or two RedisStores
+    on one Redis, as two processes have them; for a store that cannot be opened twice, the store itself twice
+    (its writers take no lock)."""
+    if isinstance(store, RedisStore):
+        async with redis_store(clock, root=store.root) as second:
+            yield store, second
+        return
     if not isinstance(store, SqliteStore) or store.path == ":memory:":
         yield store, store
         return
@@ -341,3 +354,66 @@ async def test_traffic_is_kept_90_days(store: Store, clock: FixedClock) -> None:
 async def test_traffic_counts_are_written_before_close(store: Store, clock: FixedClock) -> None:
     traffic_of(store).count_turn(clock.today(), "fallback", Asked("给我讲个笑话", "fallback"))
     await store.close()  # must not fail, nor leave a timer behind
+
+
+# -- erase: everything about one conversation, on every store (Engine.forget, 「删除我的数据」) -------------------
+
+USER_KEY = "wechat:0123456789abcdef0123456789abcdef"  # the shape of bot.core.keys.conversation_key
+NEIGHBOUR = "wechat:0123456789abcdef0123456789abcdee"
+
+
+@pytest.mark.parametrize("key", [USER_KEY, "k", "用户:1"])
+async def test_erase_deletes_the_session_every_document_beside_it_and_the_reminders(
+    store: Stores, clock: FixedClock, key: str
+) -> None:
+    beside = [f"{key}:choices", f"{key}:keyboard", f"{key}:later", f"{key}:a:b"]
+    kept = [NEIGHBOUR, f"{NEIGHBOUR}:choices", f"{key}x", f"{key}x:choices", f"x{key}", f"{key}；"]
+    for name in [key, *beside, *kept]:
+        await store.save(name, f'"{name}"')
+    now = clock.now()
+    deadline = Deadline(now.date(), "within_grace", "上海")
+    [claimed] = await store.add_reminders(key, "telegram", "42", [(now, "a")], deadline)
+    assert await store.claim_reminder(claimed.id)  # being sent right now: erased all the same
+    await store.add_reminders(key, "telegram", "42", [(now + timedelta(days=1), "b")])
+    await store.add_reminders(NEIGHBOUR, "telegram", "43", [(now, "c")])
+    _, version = await store.load_versioned(key)
+
+    await store.erase(key)
+
+    assert [await store.load(name) for name in [key, *beside]] == [None] * 5
+    assert [await store.load(name) for name in kept] == [f'"{name}"' for name in kept]
+    assert await store.reminders_for(key) == []
+    assert [r.text for r in await store.due_reminders(now + timedelta(days=2))] == ["c"]
+    assert await store.compare_and_save(key, "brought back", version) is False  # like a delete
+    assert await store.compare_and_save(key, "new", NO_VERSION) is True
+
+
+async def test_erase_of_an_unknown_key_is_quiet(store: Stores) -> None:
+    await store.erase(USER_KEY)
+    assert await store.load_versioned(USER_KEY) == (None, NO_VERSION)
+
+
+async def test_erase_leaves_once_only_records_to_expire(store: Stores) -> None:
+    assert await store.claim_once(f"{USER_KEY}:delivery", timedelta(minutes=1))
+    await store.erase(USER_KEY)
+    assert not await store.claim_once(f"{USER_KEY}:delivery", timedelta(minutes=1))
+
+
+async def test_a_key_erased_and_saved_again_never_gets_back_an_old_version(store: Stores) -> None:
+    seen = set()
+    for _ in range(5):
+        await store.save(USER_KEY, "again")
+        seen.add((await store.load_versioned(USER_KEY))[1])
+        await store.erase(USER_KEY)
+    await store.save(USER_KEY, "after")
+    assert (await store.load_versioned(USER_KEY))[1] not in seen
+    assert len(seen) == 5
+
+
+async def test_an_erase_by_another_writer_is_seen_at_once(writers: tuple[Store, Store]) -> None:
+    a, b = writers
+    await a.save(USER_KEY, "x")
+    await a.save(f"{USER_KEY}:choices", "[]")
+    assert await b.load(USER_KEY) == "x"
+    await b.erase(USER_KEY)
+    assert (await a.load(USER_KEY), await a.load(f"{USER_KEY}:choices")) == (None, None)

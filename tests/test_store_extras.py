@@ -1,4 +1,4 @@
-"""Reminders and once-only records, the same contract on the memory and SQLite stores."""
+"""Reminders and once-only records, the same contract on the memory, SQLite and Redis stores."""
 
 from __future__ import annotations
 
@@ -10,13 +10,19 @@ import pytest
 
 from bot.core.clock import FixedClock
 from bot.store.memory import MemoryStore
+from bot.store.redis import RedisStore
 from bot.store.sqlite import SqliteStore
+from tests.redis_kit import redis_store
 
-Extras = MemoryStore | SqliteStore
+Extras = MemoryStore | SqliteStore | RedisStore
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "redis"])
 async def store(request: pytest.FixtureRequest, clock: FixedClock, tmp_path: Path) -> AsyncIterator[Extras]:
+    if request.param == "redis":
+        async with redis_store(clock) as opened:
+            yield opened
+        return
     opened: Extras = (
         MemoryStore(clock) if request.param == "memory" else await SqliteStore.open(tmp_path / "x.db", clock)
     )

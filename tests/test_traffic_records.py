@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
 
 from bot.core.clock import FixedClock
 from bot.core.engine import Engine
@@ -16,19 +17,26 @@ from bot.core.masking import MAX_CHARS, mask
 from bot.core.messages import Message
 from bot.settings import Settings
 from bot.store.memory import MemoryStore
+from bot.store.redis import RedisStore
+from bot.store.redis.keys import Keys
 from bot.store.sqlite import SqliteStore
 from bot.store.traffic import RETENTION_DAYS, Asked, AskedCount, Tally
 from bot.store.traffic_buffer import TrafficBuffer
 from tests.conftest import TODAY
+from tests.redis_kit import redis_store, redis_url
 from tests.sqlite_kit import raw, statements
 
-Stores = MemoryStore | SqliteStore
+Stores = MemoryStore | SqliteStore | RedisStore
 USER = "oAbCdEf-wechat-openid-42"
 LONG_AGO = date(2000, 1, 1)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "redis"])
 async def store(request: pytest.FixtureRequest, clock: FixedClock, tmp_path: Path) -> AsyncIterator[Stores]:
+    if request.param == "redis":
+        async with redis_store(clock) as opened:
+            yield opened
+        return
     opened: Stores = (
         MemoryStore(clock) if request.param == "memory" else await SqliteStore.open(tmp_path / "bot.db", clock)
     )
@@ -44,6 +52,14 @@ def engine(shared_engine_parts: Engine, store: Stores, clock: FixedClock) -> Eng
 def on_disk(folder: Path) -> bytes:
     """The store's files (the database and its WAL), as they are."""
     return b"".join(path.read_bytes() for path in folder.glob("bot.db*"))
+
+
+async def redis_days(store: RedisStore) -> list[str]:
+    client = Redis.from_url(redis_url(), decode_responses=True)
+    try:
+        return [str(day) for day in await client.zrange(Keys(store.root).traffic_days, 0, -1)]
+    finally:
+        await client.aclose()
 
 
 async def ask(engine: Engine, text: str, user: str = USER) -> str:
@@ -139,6 +155,8 @@ async def test_records_older_than_90_days_are_purged(
             old = TODAY.isoformat()
             assert conn.execute("SELECT count(*) FROM traffic_turns WHERE day = ?", (old,)).fetchone() == (0,)
             assert conn.execute("SELECT count(*) FROM traffic_asked").fetchone() == (0,)
+    elif isinstance(store, RedisStore):  # the day is off the index, and its hashes expire when it is no longer kept
+        assert TODAY.isoformat() not in await redis_days(store)
     else:
         assert all(day > TODAY for day, _ in store._tally.turns)
 

@@ -30,7 +30,12 @@ class Store(Protocol):
     A key deleted and saved again never gets back a version it had before, so a writer that read it before the
     delete cannot overwrite what came after (nor bring a forgotten document back). `save` is the unconditional
     write (last writer wins) for documents that no read-modify-write depends on; it changes the version too.
-    A Redis store would implement the same with WATCH/MULTI or a compare-and-set script.
+    The Redis store does the same with a compare-and-set script.
+
+    `erase(key)` deletes everything kept about one conversation: its document, every document saved beside it
+    under `key + ":..."` (a channel's choices, keyboard record, deferred answers) and its reminders, claimed ones
+    too. Like `delete`, it changes the key's version, so a turn that read before it cannot bring it back.
+    Once-only records and nonces are left to expire: they hold no conversation and live only minutes.
     """
 
     async def load(self, key: str) -> str | None: ...
@@ -42,6 +47,8 @@ class Store(Protocol):
     async def compare_and_save(self, key: str, document: str, version: int) -> bool: ...
 
     async def delete(self, key: str) -> None: ...
+
+    async def erase(self, key: str) -> None: ...
 
     def lock(self, key: str) -> AbstractAsyncContextManager[None]: ...
 

@@ -69,6 +69,14 @@ class MemoryStore(MemoryExtras, MemoryTraffic):
         self._documents.pop(key, None)
         self._drop_key(key)
 
+    async def erase(self, key: str) -> None:
+        """Deletes the key's document, the documents under `key + ":..."`, and the key's reminders."""
+        self._check_open()
+        beside = key + ":"
+        for name in [name for name in self._documents if name == key or name.startswith(beside)]:
+            del self._documents[name]
+        self._drop_key(key)
+
     def lock(self, key: str) -> AbstractAsyncContextManager[None]:
         return self._locks.lock(key)
 

@@ -197,6 +197,18 @@ class SqliteStore(SqliteExtras, SqliteTraffic, SqlitePurge):
             self._cache.drop(key)
         await self._run("DELETE FROM reminders WHERE key = ?", (key,))
 
+    async def erase(self, key: str) -> None:
+        """Deletes the key's document, the documents under `key + ":..."` (a range on the primary key: every
+        such key sorts from `key:` up to, not including, `key;`), and the key's reminders."""
+        self._cache.clear()  # the erased keys are not known one by one; a read while the DELETE waits asks the file
+        try:
+            await self._run(
+                "DELETE FROM documents WHERE key = ? OR (key >= ? AND key < ?)", (key, key + ":", key + ";")
+            )
+        finally:
+            self._cache.clear()
+        await self._run("DELETE FROM reminders WHERE key = ?", (key,))
+
     def lock(self, key: str) -> AbstractAsyncContextManager[None]:
         return self._locks.lock(key)
 
