@@ -24,6 +24,7 @@ from bot.channels.telegram.webhook import MAX_BODY as TELEGRAM_MAX_BODY
 from bot.channels.wechat.parse import MAX_BODY as WECHAT_MAX_BODY
 from bot.server import OPERATOR_PATHS
 from bot.settings import Settings
+from bot.store.redis.urls import connect
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -357,6 +358,13 @@ def test_redis_is_external_and_the_secret_is_a_template() -> None:
     assert {k: v for k, v in secret.items() if v and "REPLACE_ME" not in v} == {}
     env_from = {next(iter(ref.values()))["name"] for ref in pod()["containers"][0]["envFrom"]}
     assert env_from == {one("Secret")["metadata"]["name"], one("ConfigMap")["metadata"]["name"]}
+
+
+async def test_the_redis_urls_of_compose_and_the_secret_are_redis_urls() -> None:
+    urls = [compose()["services"]["serve"]["environment"]["QIANZHU_DB"], one("Secret")["stringData"]["QIANZHU_DB"]]
+    for url in urls:
+        client = connect(url)  # parses the URL and makes the client; no connection is made
+        await client.aclose()
 
 
 @pytest.mark.parametrize("path", manifests(), ids=lambda p: str(p.relative_to(K8S)))
