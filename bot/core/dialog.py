@@ -71,10 +71,16 @@ class Dialog:
         self._verdict = lru_cache(maxsize=16_384)(self._compute_verdict)
         self.slots = Slots(catalog)
 
+    def is_forget(self, raw: str) -> bool:
+        """The message asks to erase everything kept about the user (删除我的数据, /forget)."""
+        return self._commands.get(self._command_key(raw)) == "forget"
+
     def respond(self, session: Session, raw: str, today: date) -> Turn:
         """The turn for one message; `session` is updated in place and returned in the turn."""
         reading = self.understanding.read(raw, today)
         command = self._commands.get(self._command_key(reading.text))
+        if command == "forget":  # the engine erases everything kept for the user instead of saving
+            return Turn([Reply(self.p("forget_done"))], "command.forget", Session())
         if command == "reset":
             fresh = Session(pending="date")
             return Turn([Reply(self.p("reset_done")), Reply(self.p("ask_date"))], "command.reset", fresh)
@@ -217,7 +223,9 @@ class Dialog:
             return Turn([reply], "followup.sources", s, verdict, (verdict.case,))
         if intent == "flow.expired" or cues.COUNTDOWN.search(reading.text):
             basis, change = self._basis(s, today)
-            text = "\n".join([*basis, self.followups.countdown(verdict, rule, self._label(s))])
+            label, whose = self._label(s), s.person or "您"
+            card = [self._card.head(verdict, rule, label, whose), *self._card.body(verdict, rule, label, whose)]
+            text = "\n".join([*basis, *card])  # the card again: the countdown, hedged as the verdict was
             reply = Reply(text, (*change, *self._more(s, today)), self.p("more_heading"))
             return Turn([reply], "followup.countdown", s, verdict, (verdict.case,))
         return None

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from bot.catalog.catalog import Catalog
 from bot.core.clock import Clock
 from bot.core.dialog import Dialog, Turn
-from bot.core.errors import StoreConflict
+from bot.core.errors import StoreConflict, StoreUnavailable
 from bot.core.keys import conversation_key
 from bot.core.messages import Message, Reply
 from bot.core.session import Session, returning
@@ -83,6 +83,9 @@ class Engine:
                         return turn
                     log.debug("another process saved the session during a turn; the turn runs again")
                 raise StoreConflict(f"the session changed under each of {ATTEMPTS} attempts of the turn")
+        except StoreUnavailable as exc:  # the store is down for a while: one line, no traceback
+            log.warning("turn failed for %s: the store is unavailable (%s)", key, exc)
+            return Turn([Reply(self.catalog.prompt("apology"))], "error", Session())
         except Exception:  # the one boundary: log, apologise, keep the stored state as it was
             log.exception("turn failed for %s", key)
             return Turn([Reply(self.catalog.prompt("apology"))], "error", Session())
@@ -93,6 +96,9 @@ class Engine:
         what else a turn leaves (its traffic count) is done by the caller once the save held."""
         before, version = await self.store.load_versioned(key)
         session = Session.from_json(before)
+        if self.dialog.is_forget(text):  # 删除我的数据: everything kept about the user goes, on every store
+            await self.store.erase(key)
+            return self.dialog.respond(session, text, today)
         state = session.state()
         if returning(session.saved_at, self.clock.now()):  # back from an earlier conversation
             session.recall()
@@ -122,4 +128,4 @@ class Engine:
         runs again on an empty session instead of bringing the forgotten one back."""
         key = self.key(channel, user_id)
         async with self.store.lock(key):
-            await self.store.delete(key)
+            await self.store.erase(key)

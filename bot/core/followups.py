@@ -77,24 +77,6 @@ class Followups:
         labels = "；".join(self.catalog.source_label(i) for i in dict.fromkeys(ids))
         return self.p("confirm_locally", sources=labels)
 
-    def countdown(self, verdict: Verdict, rule: CityRule, label: str) -> str:
-        """The verdict's title, countdown and first step, without the rest."""
-        case = self.catalog.cases[verdict.case]
-        line = case.deadline_line if verdict.deadline else (case.no_deadline_line or case.deadline_line)
-        fields = {
-            "deadline": fmt_date(verdict.deadline) if verdict.deadline else "",
-            "days_left": verdict.days_left if verdict.days_left is not None else "",
-            "cancel_date": fmt_date(verdict.cancel_date) if verdict.cancel_date else "",
-        }
-        return "\n".join(
-            [
-                self.p("countdown_header", city=label, title=case.title),
-                line.format_map(_Blank(fields)),
-                bullet([case.todo[0].format_map(_Blank({**fields, "window_start": fmt_date(verdict.window_start)}))]),
-                self.sources(rule),
-            ]
-        )
-
     def plan(self, day: date, when: str, verdict: Verdict, rule: CityRule) -> str:
         """Whether going on `day` is still in time, against the verdict already given."""
         case, deadline, cancel = classify(verdict.expiry, rule, day)
@@ -121,10 +103,3 @@ class Followups:
         if not works:
             lines.append(self.p("plan_day_off", day=fmt_date(day)))
         return "\n".join(lines)
-
-
-class _Blank(dict[str, object]):
-    """format_map that leaves unknown placeholders empty (the countdown uses only some of a case's fields)."""
-
-    def __missing__(self, key: str) -> str:
-        return ""
