@@ -78,7 +78,7 @@ async def test_an_unreachable_redis_is_unavailable_at_open_and_the_password_stay
 
 @needs_server
 async def test_a_redis_that_goes_away_is_unavailable_and_is_used_again_when_it_is_back(
-    clock: FixedClock, tmp_path: Path
+    clock: FixedClock, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     port = free_port()
     server = start_server(port, tmp_path)
@@ -91,6 +91,10 @@ async def test_a_redis_that_goes_away_is_unavailable_and_is_used_again_when_it_i
             await store.load(USER)
         with pytest.raises(StoreUnavailable):
             await store.compare_and_save(USER, "during", NO_VERSION)
+        store.count_turn(clock.today(), "fallback")
+        await store.flush_traffic()  # statistics are dropped with one line, never a traceback
+        assert [(r.levelname, r.exc_info) for r in caplog.records] == [("WARNING", None)]
+        assert "traffic counts were dropped" in caplog.text
         server = start_server(port, tmp_path)  # an empty one: no persistence in tests
         assert await store.ping() is True
         await store.save(USER, "after")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
@@ -159,7 +160,8 @@ class RedisStore(RedisReminders, RedisOnce, RedisTraffic):
         if client is None:
             return False
         try:
-            return bool(await client.ping())
+            async with asyncio.timeout(PING_TIMEOUT):
+                return bool(await client.ping())
         except Exception as exc:  # whatever the client raises, the answer is "not now"
             log.debug("Redis at %s did not answer a ping: %s", self._where, type(exc).__name__)
             return False

@@ -10,10 +10,12 @@ seconds into one hash per day and kind, each expiring when its day is no longer 
 from __future__ import annotations
 
 import json
+import logging
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from bot.core.clock import Clock
+from bot.core.errors import StoreUnavailable
 from bot.store.redis.errors import translated
 from bot.store.redis.keys import Keys
 from bot.store.traffic import RETENTION_DAYS, Asked, AskedCount, Tally, Traffic, oldest_kept
@@ -21,6 +23,8 @@ from bot.store.traffic_buffer import TrafficBuffer
 
 if TYPE_CHECKING:
     from bot.store.redis.urls import Client
+
+log = logging.getLogger(__name__)
 
 
 class RedisTraffic:
@@ -84,5 +88,8 @@ class RedisTraffic:
                 pipe.expire(name, seconds)
             pipe.zadd(self._keys.traffic_days, {day.isoformat(): day.toordinal()})
         pipe.zremrangebyscore(self._keys.traffic_days, "-inf", oldest_kept(today).toordinal() - 1)
-        with translated(self._where):
-            await pipe.execute()
+        try:
+            with translated(self._where):
+                await pipe.execute()
+        except StoreUnavailable as exc:  # statistics: one line, no traceback, and the turns go on
+            log.warning("traffic counts were dropped: %s", exc)
