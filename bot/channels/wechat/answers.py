@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 
 from bot.calendar_links import CalendarLinks
@@ -14,9 +15,12 @@ from bot.channels.wechat.replies import choices_block, fit, last_choices, render
 from bot.channels.wechat.texts import WechatTexts
 from bot.core.dialog import Turn
 from bot.core.engine import Engine
+from bot.core.errors import StoreUnavailable
 from bot.core.messages import Message, Reply
 from bot.core.render import fmt_date
 from bot.store.base import Store
+
+log = logging.getLogger(__name__)
 
 CALENDAR_ACTION = "action.calendar"
 
@@ -44,8 +48,14 @@ class Answers:
 
     async def compose(self, inbound: Inbound, user: str) -> Composed:
         """The reply to `inbound`: its answer, after any answers kept for `user` (its key) that missed their own
-        deadline. A message that needs no answer (most events) carries none of them either."""
-        own = await self.answer(inbound)
+        deadline. A message that needs no answer (most events) carries none of them either. While the store is
+        unreachable the user gets the short apology (nothing was changed; the message can be sent again)."""
+        try:
+            own = await self.answer(inbound)
+        except StoreUnavailable as exc:
+            log.warning("a WeChat message met an unreachable store (%s); answered with the apology", exc)
+            apology = self._engine.catalog.prompt("apology")
+            return Composed(apology, apology)
         if not own or self._deferred is None:
             return Composed(own, own)
         return await self._deferred.attach(user, own)

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from bot.channels.wechat import CHANNEL
 from bot.channels.wechat.budget import Budget, eager
+from bot.core.errors import StoreError
 from bot.metrics import Metrics
 from bot.store.extras import OnceStore
 
@@ -141,8 +142,8 @@ class OnceGate:
     async def _claim(self, key: str) -> bool:
         try:
             return await self._store.claim_once(key, self._pending_ttl)
-        except Exception:  # availability first: without the record a repeat may be answered twice
-            log.warning("the once-only record is unavailable; handling this delivery without it", exc_info=True)
+        except Exception as exc:  # availability first: without the record a repeat may be answered twice
+            log.warning("the once-only record is unavailable (%s); handling this delivery without it", _why(exc))
             self._metrics.errors.inc(CHANNEL, "once_store")
             self._metrics.store_errors.inc("wechat_once_claim")
             return True
@@ -150,8 +151,8 @@ class OnceGate:
     async def _finish(self, key: str, answer: str) -> None:
         try:
             await self._store.finish_once(key, answer, RESULT_TTL)
-        except Exception:
-            log.warning("could not record a finished delivery", exc_info=True)
+        except Exception as exc:
+            log.warning("could not record a finished delivery (%s)", _why(exc))
             self._metrics.errors.inc(CHANNEL, "once_store")
             self._metrics.store_errors.inc("wechat_once_finish")
 
@@ -195,3 +196,11 @@ class OnceGate:
             log.warning("took over a once-only claim that its process left unfinished; handling the delivery here")
             self._metrics.errors.inc(CHANNEL, "claim_taken_over")
         return taken
+
+
+def _why(error: Exception) -> str:
+    """One line about a store failure (an outage is expected now and then: no traceback); anything else in full."""
+    if isinstance(error, StoreError):
+        return f"{type(error).__name__}: {error}"
+    log.debug("store call failed", exc_info=error)
+    return repr(error)
