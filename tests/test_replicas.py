@@ -27,7 +27,10 @@ import pytest
 
 from bot.core.clock import SystemClock
 from bot.core.render import fmt_date
-from tests.servers import free_port
+from bot.store.redis.store import RedisStore
+from tests.fake_telegram import TOKEN as FAKE_TOKEN
+from tests.fake_telegram import FakeBotApi, fake_api_app
+from tests.servers import free_port, serving
 from tests.wechat_kit import TOKEN, WeChat, next_msg_id, text_xml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -201,3 +204,36 @@ async def test_redis_away_for_a_while_then_back(tmp_path: Path) -> None:
                 card = await say(client, wechat, "oAway", "上海")  # the date said before the crash is still there
                 assert "还剩 40 天" in card
     assert "Traceback" not in text_of(log)
+
+
+async def test_each_due_reminder_is_sent_once_by_three_replicas(tmp_path: Path) -> None:
+    """Telegram in webhook mode scales out: every replica runs the reminder loop, and each due reminder is
+    claimed, and so sent, by exactly one of them."""
+    api = FakeBotApi()
+    now = datetime.now(ZoneInfo("Asia/Shanghai"))
+    with redis_server(tmp_path) as (port, _):
+        url = f"redis://127.0.0.1:{port}/0"
+        store = await RedisStore.open(url, SystemClock())
+        try:
+            for n in range(30):  # due a minute ago: sent at the loops' next look
+                due = now - timedelta(minutes=1)
+                await store.add_reminders(f"telegram:k{n}", "telegram", str(1000 + n), [(due, f"提醒 {n}")])
+        finally:
+            await store.close()
+        async with serving(fake_api_app(api)) as base:
+            telegram = {
+                "TELEGRAM_BOT_TOKEN": FAKE_TOKEN,
+                "TELEGRAM_WEBHOOK_SECRET": "replica-secret",
+                "TELEGRAM_API_BASE_URL": f"{base}/bot",
+            }
+            async with AsyncExitStack() as stack:
+                await asyncio.gather(
+                    *(stack.enter_async_context(replica(url, tmp_path / f"tg-{n}.log", **telegram)) for n in range(3))
+                )
+                for _ in range(300):
+                    if len(api.called("sendMessage")) >= 30:
+                        break
+                    await asyncio.sleep(0.1)
+                await asyncio.sleep(6)  # another look by every loop (every 5 s): nothing more goes out
+    sent = sorted(str(params["text"]) for params in api.called("sendMessage"))
+    assert sent == sorted(f"提醒 {n}" for n in range(30))
