@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from wechat_http import ROOT, TOKEN, USERS, combined, drive, ensure_wrk, free_port, wait_ready
+from wechat_http import ROOT, TOKEN, alternate, ensure_wrk, free_port, report, wait_ready
 
 
 def serve(port: int, db: str, reuse_port: bool = False) -> subprocess.Popen[bytes]:
@@ -86,28 +86,12 @@ def main() -> None:
             server_ports = (ports["sqlite"], ports["redis"], ports["redis2"], ports["redis2"])
             for server, port in zip(servers, server_ports, strict=True):
                 wait_ready(f"http://127.0.0.1:{port}/healthz", server)
-            runs: dict[str, list[dict[str, float]]] = {name: [] for name, _ in setups}
-            for n, (_, port) in enumerate(setups):
-                drive(wrk, port, args.warmup, args.connections, args.threads, run_tag=10 + n)
-            for round_ in range(args.rounds):
-                for n, (name, port) in enumerate(setups):
-                    tag = 20 + 4 * round_ + n  # two digits: MsgIds never repeat across runs
-                    runs[name].append(drive(wrk, port, slice_, args.connections, args.threads, run_tag=tag))
+            runs = alternate(wrk, setups, args, slice_)
         finally:
             for process in reversed(processes):
                 process.terminate()
                 process.wait(timeout=30)
-    results = {name: combined(parts) for name, parts in runs.items()}
-    print(
-        f"wrk: {args.connections} connections, {args.threads} thread(s), {args.rounds} x {slice_} s per setup "
-        f"(alternating), {USERS} users, unique MsgIds, signed plaintext POST /wechat"
-    )
-    print(f"{'':18} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'invalid':>8} {'sock err':>8}")
-    for name, r in results.items():
-        print(
-            f"{name:18} {r['rps']:8.0f} {r['p50_us'] / 1000:8.2f} {r['p99_us'] / 1000:8.2f} "
-            f"{r['non2xx']:8.0f} {r['invalid']:8.0f} {r['socket_errors']:8.0f}"
-        )
+    results = report(runs, args, slice_)
     rps = {name: r["rps"] for name, r in results.items()}
     floor, one, two = rps["floor (raw ASGI)"], rps["1 x serve, Redis"], rps["2 x serve, Redis"]
     print(f"2 x Redis / 1 x Redis: {two / one:.2f}x (goal >= 1.5x)")

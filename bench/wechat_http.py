@@ -27,6 +27,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -210,6 +211,39 @@ def combined(parts: list[dict[str, float]]) -> dict[str, float]:
     }
 
 
+def alternate(
+    wrk: str, servers: Sequence[tuple[str, int]], args: argparse.Namespace, slice_: int
+) -> dict[str, list[dict[str, float]]]:
+    """A warm-up of each server, then `args.rounds` alternating slices: this machine's speed drifts over a
+    minute, and every server should see the same."""
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name, _ in servers}
+    for n, (_, port) in enumerate(servers):
+        drive(wrk, port, args.warmup, args.connections, args.threads, run_tag=10 + n)
+    for round_ in range(args.rounds):
+        for n, (name, port) in enumerate(servers):
+            tag = 20 + len(servers) * round_ + n  # two digits: MsgIds never repeat across runs
+            runs[name].append(drive(wrk, port, slice_, args.connections, args.threads, run_tag=tag))
+    return runs
+
+
+def report(
+    runs: dict[str, list[dict[str, float]]], args: argparse.Namespace, slice_: int
+) -> dict[str, dict[str, float]]:
+    """Prints the table of req/s, p50 and p99 per server; returns the combined figures."""
+    results = {name: combined(parts) for name, parts in runs.items()}
+    print(
+        f"wrk: {args.connections} connections, {args.threads} thread(s), {args.rounds} x {slice_} s per server "
+        f"(alternating), {USERS} users, unique MsgIds, signed plaintext POST /wechat"
+    )
+    print(f"{'':18} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'invalid':>8} {'sock err':>8}")
+    for name, r in results.items():
+        print(
+            f"{name:18} {r['rps']:8.0f} {r['p50_us'] / 1000:8.2f} {r['p99_us'] / 1000:8.2f} "
+            f"{r['non2xx']:8.0f} {r['invalid']:8.0f} {r['socket_errors']:8.0f}"
+        )
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=int, default=20, help="measured seconds per server (default 20)")
@@ -244,29 +278,12 @@ def main() -> None:
             wait_ready(f"http://127.0.0.1:{serve_port}/healthz", serve)
             wait_ready(f"http://127.0.0.1:{floor_port}/?" + "signature=x", floor)
             servers = (("floor (raw ASGI)", floor_port), ("qianzhu serve", serve_port))
-            runs: dict[str, list[dict[str, float]]] = {name: [] for name, _ in servers}
-            for n, (_, port) in enumerate(servers):
-                drive(wrk, port, args.warmup, args.connections, args.threads, run_tag=10 + n)
-            # Alternating slices: this machine's speed drifts over a minute, and both sides should see the same.
-            for round_ in range(args.rounds):
-                for n, (name, port) in enumerate(servers):
-                    tag = 20 + 2 * round_ + n  # two digits: MsgIds never repeat across runs
-                    runs[name].append(drive(wrk, port, slice_, args.connections, args.threads, run_tag=tag))
+            runs = alternate(wrk, servers, args, slice_)
         finally:
             for process in (serve, floor):
                 process.terminate()
                 process.wait(timeout=30)
-    results = {name: combined(parts) for name, parts in runs.items()}
-    print(
-        f"wrk: {args.connections} connections, {args.threads} thread(s), {args.rounds} x {slice_} s per server "
-        f"(alternating), {USERS} users, unique MsgIds, signed plaintext POST /wechat"
-    )
-    print(f"{'':18} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'invalid':>8} {'sock err':>8}")
-    for name, r in results.items():
-        print(
-            f"{name:18} {r['rps']:8.0f} {r['p50_us'] / 1000:8.2f} {r['p99_us'] / 1000:8.2f} "
-            f"{r['non2xx']:8.0f} {r['invalid']:8.0f} {r['socket_errors']:8.0f}"
-        )
+    results = report(runs, args, slice_)
     floor_rps, serve_rps = results["floor (raw ASGI)"]["rps"], results["qianzhu serve"]["rps"]
     print(f"qianzhu serve / floor: {serve_rps / floor_rps:.0%} of the floor's req/s (target >= 40%, stretch 50%)")
     print("p50 is the median of the slices, p99 the worst slice's")

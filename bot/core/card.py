@@ -99,10 +99,7 @@ class CardRenderer:
         case = renderer.case_text(verdict.case, rule)
         hedged = is_hedged(verdict, rule)
         fields = renderer.fields(verdict, rule, label, whose)
-        summary = (case.summary_hedged if hedged else None) or case.summary
-        todo = (case.todo_hedged if hedged else None) or (
-            list(rule.reapply_steps) if verdict.case == "reapply" and rule.reapply_steps else case.todo
-        )
+        summary, todo = renderer.explanation(verdict, rule)
         return "\n".join(
             [
                 self.catalog.prompt("detail_sources"),

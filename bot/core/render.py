@@ -66,6 +66,17 @@ class VerdictRenderer:
             or case.title
         )
 
+    def explanation(self, verdict: Verdict, rule: CityRule) -> tuple[str, list[str]]:
+        """(summary, steps) templates of the case: hedged where the deciding figure is unsure, the place's own
+        steps past the cancellation point where it gives them."""
+        case = self.case_text(verdict.case, rule)
+        hedged = is_hedged(verdict, rule)
+        summary = (case.summary_hedged if hedged else None) or case.summary
+        todo = (case.todo_hedged if hedged else None) or (
+            list(rule.reapply_steps) if verdict.case == "reapply" and rule.reapply_steps else case.todo
+        )
+        return summary, todo
+
     def fields(self, verdict: Verdict, rule: CityRule, city_label: str, whose: str = "您") -> dict[str, object]:
         """The placeholders of the case texts, filled for this verdict."""
         deciding = deciding_figure(verdict, rule)
@@ -91,10 +102,7 @@ class VerdictRenderer:
         case = self.case_text(verdict.case, rule)
         hedged = is_hedged(verdict, rule)
         fields = self.fields(verdict, rule, city_label, whose)
-        summary = (case.summary_hedged if hedged else None) or case.summary
-        todo = (case.todo_hedged if hedged else None) or (
-            list(rule.reapply_steps) if verdict.case == "reapply" and rule.reapply_steps else case.todo
-        )
+        summary, todo = self.explanation(verdict, rule)
         details, sources, notes = self._static_parts(verdict.case, rule)
         lines = [
             catalog.prompt("verdict_header", city=city_label, title=self.title(verdict, rule)),
