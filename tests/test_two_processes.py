@@ -90,7 +90,7 @@ def test_two_processes_on_one_file_keep_both_messages_of_every_user(tmp_path: Pa
             answer(to, send(to, user, "签注过期了怎么办"))
             for to, user in zip([a, b] * (USERS // 2), expiries, strict=True)
         ]
-    lost = [user for user, text in zip(expiries, answers, strict=True) if "【上海｜" not in text]
+    lost = [user for user, text in zip(expiries, answers, strict=True) if "上海｜" not in text]
     assert lost == [], f"{len(lost)} of {USERS} users lost a field"
     with raw(db) as conn:
         query = "SELECT body FROM documents WHERE key = ?"
