@@ -130,6 +130,7 @@ PROMPT_FIELDS: dict[str, frozenset[str]] = {
         "detail_notes": ("city",),
         "card_approx_range": ("first", "last"),
         "more_heading": (),
+        "more_heading_plain": (),
         "remind_offer": (),
         "action_remind": ("deadline", "city"),
         "action_calendar": ("deadline", "city"),

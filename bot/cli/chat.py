@@ -15,7 +15,7 @@ from bot.core.messages import Message, Reply
 CHANNEL = "terminal"
 
 
-def render(replies: list[Reply]) -> str:
+def render(replies: list[Reply], plain_heading: str | None = None) -> str:
     """Reply texts, with quick-reply choices as numbered options unless the text already lists them so (the
     fallback's suggestions do, for channels without buttons)."""
     blocks = []
@@ -23,7 +23,7 @@ def render(replies: list[Reply]) -> str:
         lines = [reply.text]
         shown = reply.text.splitlines()
         if reply.more:
-            lines.append(reply.more_line())
+            lines.append(reply.more_line(plain_heading))
         elif not all(f"{n}. {choice}" in shown for n, choice in enumerate(reply.choices, 1)):
             lines += [f"  {n}) {choice}" for n, choice in enumerate(reply.choices, 1)]
         blocks.append("\n".join(lines))
@@ -65,7 +65,7 @@ async def chat(engine: Engine, user: str, stdin: TextIO, stdout: TextIO, new: bo
 async def ask(engine: Engine, user: str, text: str, ics: Path | None = None, content_dir: Path | None = None) -> int:
     """Prints the answer; with `ics`, also writes its deadline as a calendar file (exit 1 when there is none)."""
     turn = await engine.handle_turn(Message(CHANNEL, user, text))
-    print(render(turn.replies), file=sys.stdout)
+    print(render(turn.replies, engine.catalog.prompt("more_heading_plain")), file=sys.stdout)
     if ics is None:
         return exits.OK
     from bot.calendar_texts import load_texts

@@ -26,9 +26,12 @@ class Reply:
     choices: tuple[str, ...] = field(default_factory=tuple)
     more: str = ""
 
-    def more_line(self) -> str:
+    def more_line(self, heading: str | None = None) -> str:
         """The choices on one line under their heading, for channels that list them in text:
-        「还可以问我（回复编号即可）：1 材料｜2 去哪办｜…」. Empty unless `more` is set."""
+        「还可以问我（回复编号即可）：1 材料｜2 去哪办｜…」; with another `heading`, without the numbers (a
+        one-shot command, where no number can follow). Empty unless `more` is set."""
         if not self.more or not self.choices:
             return ""
+        if heading is not None:
+            return heading + "｜".join(self.choices)
         return self.more + "｜".join(f"{n} {choice}" for n, choice in enumerate(self.choices, 1))
