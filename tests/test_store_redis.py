@@ -17,6 +17,7 @@ from bot.core.errors import StoreError, StoreUnavailable
 from bot.store.base import NO_VERSION
 from bot.store.redis import RedisStore, redact
 from bot.store.redis.keys import Keys, split
+from bot.store.redis.lane import LaneClient
 from bot.store.redis.urls import connect
 from tests.redis_kit import REDIS_SERVER, keys_under, redis_store, redis_url, start_server, stop
 from tests.servers import free_port
@@ -51,8 +52,9 @@ async def test_each_scheme_gives_its_client() -> None:
     cluster = connect("redis+cluster://127.0.0.1:1")
     sentinel = connect("redis+sentinel://:pw@127.0.0.1:1,127.0.0.1:2/mymaster/4")
     try:
-        assert isinstance(plain, Redis)
+        assert isinstance(plain, LaneClient)  # redis-py, with the hot commands on the pipelined lane
         assert plain.connection_pool.connection_kwargs["db"] == 3
+        assert isinstance(connect("rediss://127.0.0.1:1/3"), Redis)  # TLS: redis-py alone
         assert isinstance(cluster, RedisCluster)
         assert isinstance(sentinel, Redis)
         assert sentinel.connection_pool.service_name == "mymaster"  # type: ignore[attr-defined]

@@ -15,9 +15,7 @@ from bot.store.redis.errors import translated
 from bot.store.redis.keys import Keys
 
 if TYPE_CHECKING:
-    from redis.commands.core import AsyncScript
-
-    from bot.store.redis.urls import Client
+    from bot.store.redis.urls import Client, Script
 
 # KEYS: the record. ARGV: now, expires, ttl (ms), the value to keep, and "1" for remember_first (the value is
 # kept as a result, and a live claim still running may be replaced) or "" for claim_once (a running claim is
@@ -59,8 +57,8 @@ class RedisOnce:
         raise NotImplementedError
 
     def _init_once(self, client: Client) -> None:
-        self._take: AsyncScript = client.register_script(_TAKE)
-        self._finish: AsyncScript = client.register_script(_FINISH)
+        self._take: Script = client.register_script(_TAKE)
+        self._finish: Script = client.register_script(_FINISH)
 
     async def claim_once(self, key: str, ttl: timedelta) -> bool:
         wrote, _ = await self._take_record(key, "", ttl, remember=False)

@@ -21,9 +21,7 @@ from bot.store.redis.errors import translated
 from bot.store.redis.keys import Keys
 
 if TYPE_CHECKING:
-    from redis.commands.core import AsyncScript
-
-    from bot.store.redis.urls import Client
+    from bot.store.redis.urls import Client, Script
 
 # KEYS: due, data, by (every script). Scripts touch no key outside the {reminders} tag.
 _CANCEL = """
@@ -122,7 +120,7 @@ class RedisReminders:
         raise NotImplementedError
 
     def _init_reminders(self, client: Client) -> None:
-        self._reminder_scripts: dict[str, AsyncScript] = {
+        self._reminder_scripts: dict[str, Script] = {
             name: client.register_script(text)
             for name, text in {
                 "add": _ADD,

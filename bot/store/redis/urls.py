@@ -18,10 +18,13 @@ from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialWithJitterBackoff
+from redis.commands.core import AsyncScript
 
 from bot.core.errors import StoreError
+from bot.store.redis.lane import Lane, LaneClient, LaneScript, address_of
 
-Client = Redis | RedisCluster
+Client = Redis | RedisCluster | LaneClient
+Script = AsyncScript | LaneScript  # what a client's register_script gives
 REDIS_SCHEMES = frozenset(
     {"redis", "rediss", "unix", "redis+sentinel", "rediss+sentinel", "redis+cluster", "rediss+cluster"}
 )
@@ -62,7 +65,11 @@ def connect(url: str) -> Client:
         if scheme.endswith("+sentinel"):
             return _sentinel(url, scheme == "rediss+sentinel")
         pool = BlockingConnectionPool.from_url(url, max_connections=POOL, timeout=COMMAND_TIMEOUT, **_options())
-        return Redis.from_pool(pool)
+        slow = Redis.from_pool(pool)
+        address = address_of(url)
+        if address is None:  # TLS: redis-py for everything
+            return slow
+        return LaneClient(slow, Lane(address, CONNECT_TIMEOUT, COMMAND_TIMEOUT))  # the hot commands pipelined
     except ValueError as exc:
         raise StoreError(f"the Redis URL {redact(url)} is not valid: {exc}") from exc
 
