@@ -71,3 +71,15 @@ class TrafficBuffer:
         task = asyncio.get_running_loop().create_task(self.flush())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+class BufferedTraffic:
+    """The TrafficStore methods of a store that keeps counts in a TrafficBuffer (`_traffic`) between writes."""
+
+    _traffic: TrafficBuffer
+
+    def count_turn(self, day: date, intent: str, asked: Asked | None = None) -> None:
+        self._traffic.add(day, intent, asked)
+
+    async def flush_traffic(self) -> None:
+        await self._traffic.flush()

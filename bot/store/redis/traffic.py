@@ -19,7 +19,7 @@ from bot.core.errors import StoreUnavailable
 from bot.store.redis.errors import translated
 from bot.store.redis.keys import Keys
 from bot.store.traffic import RETENTION_DAYS, Asked, AskedCount, Tally, Traffic, oldest_kept
-from bot.store.traffic_buffer import TrafficBuffer
+from bot.store.traffic_buffer import BufferedTraffic, TrafficBuffer
 
 if TYPE_CHECKING:
     from bot.store.redis.urls import Client
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class RedisTraffic:
+class RedisTraffic(BufferedTraffic):
     _clock: Clock
     _keys: Keys
     _where: str
@@ -35,12 +35,6 @@ class RedisTraffic:
 
     def _redis(self) -> Client:
         raise NotImplementedError
-
-    def count_turn(self, day: date, intent: str, asked: Asked | None = None) -> None:
-        self._traffic.add(day, intent, asked)
-
-    async def flush_traffic(self) -> None:
-        await self._traffic.flush()
 
     async def traffic(self, since: date) -> Traffic:
         await self.flush_traffic()

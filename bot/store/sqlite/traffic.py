@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.core.clock import Clock
 from bot.store.traffic import Asked, AskedCount, Tally, Traffic, oldest_kept
-from bot.store.traffic_buffer import TrafficBuffer
+from bot.store.traffic_buffer import BufferedTraffic, TrafficBuffer
 
 TRAFFIC_SCHEMA = (
     "CREATE TABLE IF NOT EXISTS traffic_turns (day TEXT NOT NULL, intent TEXT NOT NULL, turns INTEGER NOT NULL, "
@@ -32,7 +32,7 @@ def traffic_purge(today: date) -> list[tuple[str, tuple[Any, ...]]]:
     return [("DELETE FROM traffic_turns WHERE day < ?", first), ("DELETE FROM traffic_asked WHERE day < ?", first)]
 
 
-class SqliteTraffic:
+class SqliteTraffic(BufferedTraffic):
     _clock: Clock
     _traffic: TrafficBuffer  # built by SqliteStore with `_write_traffic`
 
@@ -41,12 +41,6 @@ class SqliteTraffic:
 
     async def _change(self, sql: str, parameters: tuple[Any, ...] = (), wait: bool = True) -> int:
         raise NotImplementedError
-
-    def count_turn(self, day: date, intent: str, asked: Asked | None = None) -> None:
-        self._traffic.add(day, intent, asked)
-
-    async def flush_traffic(self) -> None:
-        await self._traffic.flush()
 
     async def traffic(self, since: date) -> Traffic:
         await self.flush_traffic()
