@@ -9,6 +9,8 @@ sources) comes as details on demand, each a short text of its own.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.catalog.catalog import Catalog
 from bot.catalog.models import DetailId
 from bot.core.render import VerdictRenderer, basis_text, bullet, deciding_figure, is_hedged
@@ -41,6 +43,10 @@ class CardRenderer:
         else:
             line = case.card
         return line.format(**self.renderer.fields(verdict, rule, label, whose))
+
+    def card(self, verdict: Verdict, rule: CityRule, label: str, whose: str = "您", notes: Sequence[str] = ()) -> str:
+        """The whole card: the head, then `notes` (what the answer assumed), then the body."""
+        return "\n".join([self.head(verdict, rule, label, whose), *notes, *self.body(verdict, rule, label, whose)])
 
     def body(self, verdict: Verdict, rule: CityRule, label: str, whose: str = "您") -> list[str]:
         """The lines under the head: the one thing to do now, a day-off warning, the caution."""
