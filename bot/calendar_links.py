@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from bot.calendar_file import basis_of, calendar_file
+from bot.calendar_file import verdict_calendar
 from bot.calendar_texts import CalendarTexts
 from bot.catalog.catalog import Catalog
 from bot.core.clock import SHANGHAI, Clock, calendar_now
@@ -145,7 +145,7 @@ def file_for(
     verdict = decide(facts.expiry, rule, facts.today, processing)
     if verdict.deadline != facts.deadline:
         return None
-    return calendar_file(verdict, facts.label, texts, now, basis_of(catalog, verdict, rule))
+    return verdict_calendar(catalog, texts, verdict, facts.rule_city, facts.label, now)
 
 
 def filename(facts: LinkFacts) -> str:

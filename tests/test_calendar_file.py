@@ -180,7 +180,7 @@ def test_someone_elses_permit_is_labelled_and_kept_apart(dialog: Dialog, texts: 
     own = build(dialog, texts, "上海", date(2026, 12, 19))
     assert own is not None
     path = tmp_path / "wife.ics"
-    assert write_ics(path, turn, dialog.catalog, texts, NOW).written
+    assert write_ics(path, turn, dialog, texts, NOW).written
     (event,) = events(path.read_bytes())
     assert event["SUMMARY"] == "居住证签注截止（老婆｜上海）"
     assert event["UID"] != events(own)[0]["UID"]
@@ -199,7 +199,7 @@ async def test_ask_writes_the_file_and_says_so_without_the_user_id(
         await store.close()
     assert turn.verdict is not None
     path = tmp_path / "签注.ics"
-    result = write_ics(path, turn, engine.catalog, texts, clock.now())
+    result = write_ics(path, turn, engine.dialog, texts, clock.now())
     assert result.written
     assert result.line == f"已写入日历文件：{path}（截止日 2026年12月19日）"
     content = path.read_bytes()
@@ -211,7 +211,7 @@ async def test_ask_writes_the_file_and_says_so_without_the_user_id(
 
 def test_write_ics_mentions_the_opening_of_the_window(dialog: Dialog, texts: CalendarTexts, tmp_path: Path) -> None:
     turn = Turn([], "slot", Session(expiry=date(2027, 3, 10), city="上海"), verdict(dialog, "上海", date(2027, 3, 10)))
-    result = write_ics(tmp_path / "a.ics", turn, dialog.catalog, texts, NOW)
+    result = write_ics(tmp_path / "a.ics", turn, dialog, texts, NOW)
     assert result.line == f"已写入日历文件：{tmp_path / 'a.ics'}（2027年2月8日起可以办理，截止日 2027年3月10日）"
 
 
@@ -220,11 +220,11 @@ def test_write_ics_writes_nothing_without_a_deadline_or_a_verdict(
 ) -> None:
     path = tmp_path / "none.ics"
     past = Turn([], "slot", Session(expiry=date(2025, 1, 1), city="北京"), verdict(dialog, "北京", date(2025, 1, 1)))
-    result = write_ics(path, past, dialog.catalog, texts, NOW)
+    result = write_ics(path, past, dialog, texts, NOW)
     assert not result.written
     assert result.line == texts.cli.no_deadline
     question = Turn([], "faq.materials", Session())
-    result = write_ics(path, question, dialog.catalog, texts, NOW)
+    result = write_ics(path, question, dialog, texts, NOW)
     assert not result.written
     assert result.line == texts.cli.no_verdict
     assert not path.exists()
@@ -234,7 +234,7 @@ def test_write_ics_reports_a_file_it_cannot_write(dialog: Dialog, texts: Calenda
     turn = Turn(
         [], "slot", Session(expiry=date(2026, 12, 19), city="上海"), verdict(dialog, "上海", date(2026, 12, 19))
     )
-    result = write_ics(tmp_path / "missing" / "a.ics", turn, dialog.catalog, texts, NOW)
+    result = write_ics(tmp_path / "missing" / "a.ics", turn, dialog, texts, NOW)
     assert not result.written
     assert result.line.startswith("日历文件没能写入：")
 

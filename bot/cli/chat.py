@@ -71,6 +71,6 @@ async def ask(engine: Engine, user: str, text: str, ics: Path | None = None, con
     from bot.calendar_texts import load_texts
     from bot.cli.ics_cmd import write_ics
 
-    result = write_ics(ics, turn, engine.catalog, load_texts(content_dir), calendar_now(engine.clock))
+    result = write_ics(ics, turn, engine.dialog, load_texts(content_dir), calendar_now(engine.clock))
     print(result.line, file=sys.stdout if result.written else sys.stderr)
     return exits.OK if result.written else exits.FAILED

@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from bot.calendar_file import basis_of, calendar_file, window_ahead
+from bot.calendar_file import verdict_calendar, window_ahead
 from bot.calendar_texts import CalendarTexts
-from bot.catalog.catalog import Catalog
-from bot.core.dialog import Turn
+from bot.core.dialog import Dialog, Turn
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,15 +17,16 @@ class IcsResult:
     line: str  # one Chinese line for the terminal: stdout when written, else stderr
 
 
-def write_ics(path: Path, turn: Turn, catalog: Catalog, texts: CalendarTexts, now: datetime) -> IcsResult:
+def write_ics(path: Path, turn: Turn, dialog: Dialog, texts: CalendarTexts, now: datetime) -> IcsResult:
     """Writes the deadline of the turn's verdict to `path` (replacing the file). Nothing is written when the
     turn has no single verdict (a question, a vague date) or the verdict has no deadline."""
     verdict, session = turn.verdict, turn.session
     if verdict is None or session.city is None:
         return IcsResult(False, texts.cli.no_verdict)
-    rule = catalog.rule_for(session.city if session.city_known else None)
-    label = catalog.prompt("person_label", person=session.person, city=session.city) if session.person else session.city
-    content = calendar_file(verdict, label, texts, now, basis_of(catalog, verdict, rule))
+    verdicts = dialog.verdicts
+    content = verdict_calendar(
+        dialog.catalog, texts, verdict, verdicts.rule_city(session), verdicts.label(session), now
+    )
     if content is None or verdict.deadline is None:
         return IcsResult(False, texts.cli.no_deadline)
     try:

@@ -35,6 +35,11 @@ class SessionVerdicts:
         """Both slots are filled and nothing about them is still being asked."""
         return s.expiry is not None and s.city is not None and not s.candidates and not s.city_candidates
 
+    @staticmethod
+    def rule_city(s: Session) -> str | None:
+        """The city whose rule applies: the session's city when it is one we know, else None (the national rule)."""
+        return s.city if s.city_known else None
+
     def label(self, s: Session) -> str:
         """「上海」, or 「老婆｜上海」 for someone else's permit: how the verdict names whose it is."""
         city = s.city or ""
@@ -44,8 +49,7 @@ class SessionVerdicts:
         """The outcome for a session whose slots are filled; the verdict is None when the expiry range leads to
         several cases."""
         assert s.expiry is not None
-        rule_city = s.city if s.city_known else None
-        return self._outcome(s.expiry, s.expiry_end, rule_city, self.label(s), s.person or "您", today)
+        return self._outcome(s.expiry, s.expiry_end, self.rule_city(s), self.label(s), s.person or "您", today)
 
     def _compute(
         self, first: date, last: date | None, rule_city: str | None, label: str, whose: str, today: date

@@ -118,8 +118,8 @@ class TelegramChannel:
         session, verdict = turn.session, turn.verdict
         if verdict is None or session.city is None:
             return None
-        city = session.city if session.city_known else None
-        label = self.engine.dialog.label_of(session)
+        verdicts = self.engine.dialog.verdicts
+        city, label = verdicts.rule_city(session), verdicts.label(session)
         return verdict_calendar(self.catalog, self.calendar, verdict, city, label, calendar_now(self.clock))
 
     async def _send_calendar(

@@ -91,9 +91,8 @@ class Answers:
         if links is None or verdict is None or verdict.deadline is None or not replies:
             return replies
         if turn.intent == CALENDAR_ACTION:
-            session = turn.session
-            rule_city = session.city if session.city_known else None
-            link = links.link_for(verdict, self._engine.dialog.label_of(session), rule_city)
+            verdicts = self._engine.dialog.verdicts
+            link = links.link_for(verdict, verdicts.label(turn.session), verdicts.rule_city(turn.session))
             if link is None:
                 return replies
             text = self._texts.calendar_link.format(
