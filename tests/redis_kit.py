@@ -19,9 +19,11 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.core.clock import Clock
+from bot.store.memory import MemoryStore
 from bot.store.redis import RedisStore
 from bot.store.redis.keys import Keys
 from bot.store.redis.urls import connect
+from bot.store.sqlite import SqliteStore
 from tests.servers import free_port
 
 DEFAULT = ("127.0.0.1", 6379)
@@ -120,3 +122,22 @@ async def keys_under(url: str, root: str) -> list[str]:
         return sorted([str(name) async for name in client.scan_iter(match=Keys(root).everything(), count=1000)])
     finally:
         await client.aclose()
+
+
+STORE_KINDS = ("memory", "sqlite", "redis")
+AnyStore = MemoryStore | SqliteStore | RedisStore
+
+
+@asynccontextmanager
+async def any_store(kind: str, clock: Clock, folder: Path, name: str = "x.db") -> AsyncIterator[AnyStore]:
+    """A fresh store of each kind in STORE_KINDS (SQLite in `folder` / `name`, Redis under a key root of its
+    own), closed when the block ends: the fixture of the suites that every store must pass."""
+    if kind == "redis":
+        async with redis_store(clock) as opened:
+            yield opened
+        return
+    store: AnyStore = MemoryStore(clock) if kind == "memory" else await SqliteStore.open(folder / name, clock)
+    try:
+        yield store
+    finally:
+        await store.close()

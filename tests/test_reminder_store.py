@@ -17,7 +17,7 @@ from bot.store.redis import RedisStore
 from bot.store.sqlite import SqliteStore
 from bot.store.sqlite.schema import SCHEMA_VERSION
 from tests.fake_telegram import USER, button, message
-from tests.redis_kit import redis_store
+from tests.redis_kit import STORE_KINDS, any_store
 from tests.sqlite_kit import raw
 from tests.telegram_harness import running_bot
 
@@ -35,17 +35,10 @@ OLD_REMINDERS = (  # the reminders table before deadlines, as files on users' di
 OLD_INSERT = "INSERT INTO reminders (key, channel, address, due_at, text) VALUES (?, ?, ?, ?, ?)"
 
 
-@pytest.fixture(params=["memory", "sqlite", "redis"])
+@pytest.fixture(params=STORE_KINDS)
 async def store(request: pytest.FixtureRequest, clock: FixedClock, tmp_path: Path) -> AsyncIterator[Extras]:
-    if request.param == "redis":
-        async with redis_store(clock) as opened:
-            yield opened
-        return
-    opened: Extras = (
-        MemoryStore(clock) if request.param == "memory" else await SqliteStore.open(tmp_path / "x.db", clock)
-    )
-    yield opened
-    await opened.close()
+    async with any_store(request.param, clock, tmp_path) as opened:
+        yield opened
 
 
 def test_a_deadline_id_is_stable_short_and_tells_people_apart() -> None:

@@ -12,22 +12,15 @@ from bot.core.clock import FixedClock
 from bot.store.memory import MemoryStore
 from bot.store.redis import RedisStore
 from bot.store.sqlite import SqliteStore
-from tests.redis_kit import redis_store
+from tests.redis_kit import STORE_KINDS, any_store
 
 Extras = MemoryStore | SqliteStore | RedisStore
 
 
-@pytest.fixture(params=["memory", "sqlite", "redis"])
+@pytest.fixture(params=STORE_KINDS)
 async def store(request: pytest.FixtureRequest, clock: FixedClock, tmp_path: Path) -> AsyncIterator[Extras]:
-    if request.param == "redis":
-        async with redis_store(clock) as opened:
-            yield opened
-        return
-    opened: Extras = (
-        MemoryStore(clock) if request.param == "memory" else await SqliteStore.open(tmp_path / "x.db", clock)
-    )
-    yield opened
-    await opened.close()
+    async with any_store(request.param, clock, tmp_path) as opened:
+        yield opened
 
 
 async def test_reminders_are_due_in_order_and_claimed_once(store: Extras, clock: FixedClock) -> None:

@@ -23,7 +23,7 @@ from bot.store.sqlite import SqliteStore
 from bot.store.traffic import RETENTION_DAYS, Asked, AskedCount, Tally
 from bot.store.traffic_buffer import TrafficBuffer
 from tests.conftest import TODAY
-from tests.redis_kit import redis_store, redis_url
+from tests.redis_kit import STORE_KINDS, any_store, redis_url
 from tests.sqlite_kit import raw, statements
 
 Stores = MemoryStore | SqliteStore | RedisStore
@@ -31,17 +31,10 @@ USER = "oAbCdEf-wechat-openid-42"
 LONG_AGO = date(2000, 1, 1)
 
 
-@pytest.fixture(params=["memory", "sqlite", "redis"])
+@pytest.fixture(params=STORE_KINDS)
 async def store(request: pytest.FixtureRequest, clock: FixedClock, tmp_path: Path) -> AsyncIterator[Stores]:
-    if request.param == "redis":
-        async with redis_store(clock) as opened:
-            yield opened
-        return
-    opened: Stores = (
-        MemoryStore(clock) if request.param == "memory" else await SqliteStore.open(tmp_path / "bot.db", clock)
-    )
-    yield opened
-    await opened.close()
+    async with any_store(request.param, clock, tmp_path, "bot.db") as opened:
+        yield opened
 
 
 @pytest.fixture
