@@ -61,7 +61,7 @@ def calendar_file(
     """The .ics file for a verdict, or None when the case has no deadline (past the cancellation point, or a
     late endorsement where the rule names none). `label` is the city (or 「老婆｜上海」) as the reply names it;
     `now` (aware) is the file's DTSTAMP."""
-    if verdict.deadline is None or verdict.case not in ("not_expired", "within_grace", "late_endorse"):
+    if verdict.deadline is None or not has_calendar(verdict):
         return None
     basis = basis or Basis()
     events: EventTexts = getattr(texts.deadline, verdict.case)
@@ -97,6 +97,12 @@ def calendar_file(
         )
     content: bytes = calendar.to_ical()
     return content
+
+
+def has_calendar(verdict: Verdict) -> bool:
+    """Whether the verdict has a date to put in a calendar: a deadline that can still be met (past the
+    cancellation point there is none)."""
+    return verdict.deadline is not None and verdict.case in ("not_expired", "within_grace", "late_endorse")
 
 
 def verdict_calendar(

@@ -10,7 +10,7 @@ from datetime import date
 from telegram import Bot, Chat, ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Message, User
 from telegram.error import Forbidden, TelegramError
 
-from bot.calendar_file import file_name, verdict_calendar
+from bot.calendar_file import file_name, has_calendar, verdict_calendar
 from bot.calendar_texts import CalendarTexts
 from bot.calendar_texts import load_texts as load_calendar_texts
 from bot.catalog.catalog import Catalog
@@ -78,8 +78,8 @@ class TelegramChannel:
             extra.append(self._remind_button(bot, chat, verdict))
             if turn.intent == "action.remind":  # typed 提醒我: the button that sets them, not a text about it
                 replies = [Reply(self.catalog.prompt("remind_offer"))]
-        calendar = self._calendar(turn) if verdict is not None and verdict.deadline is not None else None
-        if calendar is not None and turn.intent != "action.calendar":
+        calendar = verdict is not None and has_calendar(verdict)
+        if calendar and turn.intent != "action.calendar":
             extra.append(
                 InlineKeyboardButton(self._calendar_label, callback_data=self.codec.choice_data(self._calendar_label))
             )
@@ -88,9 +88,10 @@ class TelegramChannel:
             # A question in a group: the member's app opens a reply to it, so a plain answer reaches the bot
             # (which hears only mentions and replies there); `selective`: only the member who was asked.
             pieces[-1] = Outgoing(pieces[-1].html, ForceReply(selective=True))
-        if turn.intent == "action.calendar" and calendar is not None and verdict is not None:
+        data = self._calendar(turn) if calendar and turn.intent == "action.calendar" else None  # built when asked
+        if data is not None and verdict is not None:
             pieces = pieces[-1:]  # the file, with the answer's buttons, instead of the text about it
-            sent = await self._send_calendar(bot, chat, user, calendar, verdict, pieces[0], reply_to)
+            sent = await self._send_calendar(bot, chat, user, data, verdict, pieces[0], reply_to)
         else:
             sent = await self.deliver(bot, chat, user, pieces, reply_to)
         keyboards = [
