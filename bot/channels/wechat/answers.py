@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
+from bot.calendar_file import has_calendar
 from bot.calendar_links import CalendarLinks
 from bot.channels.wechat import CHANNEL
 from bot.channels.wechat.choices import Choices, pick
@@ -88,7 +89,7 @@ class Answers:
         """With calendar links: 加到日历 offered after a verdict card with a deadline, and answered with a link.
         提醒我 is never offered here (a passive reply cannot come back later) and keeps the engine's answer."""
         replies, verdict, links = turn.replies, turn.verdict, self._links
-        if links is None or verdict is None or verdict.deadline is None or not replies:
+        if links is None or verdict is None or verdict.deadline is None or not has_calendar(verdict) or not replies:
             return replies
         if turn.intent == CALENDAR_ACTION:
             verdicts = self._engine.dialog.verdicts
